@@ -18,4 +18,6 @@ bash deploy/local/postgres.sh
 
 echo "== type-check"; npx tsc -p tsconfig.json
 echo "== lint"; npx eslint . --max-warnings 0
+# NestJS 12 ships ES modules only: jest loads them through require(esm), which needs vm modules.
+export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
 echo "== tests"; npx jest --ci "$@"

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ConfigError, loadConfig } from './load-config';
+
+function problemsOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig('token-registry', env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the contract defaults (DESIGN §2)', () => {
+    const config = loadConfig('subscription-state', {});
+
+    expect(config.port).toBe(3002);
+    expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/subscription_state');
+    expect(config.apiKeys.size).toBe(0);
+    expect(config.topicPartitions).toBe(6);
+    expect(config.appsConfigPath).toBeNull();
+  });
+
+  it('parses API_KEYS into key → workspace pairs and brokers into a list', () => {
+    const config = loadConfig('dispatcher', { API_KEYS: 'k1=ws-a, k2=ws-b', KAFKA_BROKERS: 'a:9092,b:9093', PORT: '4000' });
+
+    expect([...config.apiKeys]).toEqual([
+      ['k1', 'ws-a'],
+      ['k2', 'ws-b'],
+    ]);
+    expect(config.kafkaBrokers).toEqual(['a:9092', 'b:9093']);
+    expect(config.port).toBe(4000);
+  });
+
+  it('rejects a non-numeric PORT naming the variable', () => {
+    expect(problemsOf({ PORT: 'abc' })).toMatch(/PORT: expected an integer 1-65535/);
+  });
+
+  it('rejects a PORT out of range', () => {
+    expect(problemsOf({ PORT: '70000' })).toMatch(/PORT: expected an integer 1-65535/);
+  });
+
+  it('rejects a malformed API_KEYS pair without echoing the keys', () => {
+    const message = problemsOf({ API_KEYS: 'good=ws,secret-key-without-workspace' });
+
+    expect(message).toMatch(/API_KEYS: expected key=workspace_id pairs/);
+    expect(message).not.toContain('secret-key-without-workspace');
+  });
+
+  it('rejects a DATABASE_URL that is not a postgres URL without echoing it', () => {
+    const message = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
+
+    expect(message).toMatch(/DATABASE_URL: expected postgres:\/\//);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('rejects KAFKA_BROKERS without ports and an unknown LOG_LEVEL, reporting both', () => {
+    const message = problemsOf({ KAFKA_BROKERS: 'localhost', LOG_LEVEL: 'loud' });
+
+    expect(message).toMatch(/KAFKA_BROKERS: expected host:port/);
+    expect(message).toMatch(/LOG_LEVEL/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig('segmentation', { PORT: '', API_KEYS: '' }).port).toBe(3003);
+  });
+
+  it('validates service-specific variables passed as an extra schema', () => {
+    expect(() => loadConfig('token-registry', {}, { BATCH_SIZE: z.string().regex(/^\d+$/) })).toThrow(/BATCH_SIZE/);
+  });
+});

@@ -1,0 +1,53 @@
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, PipeTransform } from '@nestjs/common';
+import type { Response } from 'express';
+import { z } from 'zod';
+
+export interface InputIssue {
+  field: string;
+  problem: string;
+}
+
+/** A 400 whose body names each bad field and what is wrong with it. */
+export class InvalidInputException extends BadRequestException {
+  constructor(readonly issues: InputIssue[]) {
+    super({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: issues.map((i) => `${i.field}: ${i.problem}`).join('; '),
+      issues,
+    });
+  }
+}
+
+/** Validates (and parses) a body, query or param with a zod schema: `@Body(new ZodValidationPipe(schema))`. */
+export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
+  constructor(private readonly schema: S) {}
+
+  transform(value: unknown): z.infer<S> {
+    const result = this.schema.safeParse(value);
+    if (result.success) return result.data;
+    throw new InvalidInputException(
+      result.error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', problem: issue.message })),
+    );
+  }
+}
+
+/**
+ * Every error leaves as JSON: HTTP exceptions as they are (Nest already turns a body that is not JSON into a 400
+ * naming the parse error), anything unexpected as a logged 500 that reveals nothing of the internals.
+ */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error instanceof HttpException) {
+      const body = error.getResponse();
+      response.status(error.getStatus()).json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
+      return;
+    }
+    this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
+    response.status(HttpStatus.INTERNAL_SERVER_ERROR).json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  }
+}

@@ -1,0 +1,10 @@
+import type { ServiceDefinition } from '@push/service-kit';
+import { BounceProcessorModule } from './app.module';
+
+export const bounceProcessorService: ServiceDefinition = {
+  name: 'bounce-processor',
+  description: 'Turns provider bounces into token invalidation, device delivery status and uninstall signals.',
+  imports: [BounceProcessorModule],
+  entities: [],
+  migrations: [],
+};

@@ -1,0 +1,10 @@
+import type { ServiceDefinition } from '@push/service-kit';
+import { DispatcherModule } from './app.module';
+
+export const dispatcherService: ServiceDefinition = {
+  name: 'dispatcher',
+  description: 'Sends pushes through FCM, APNs and Web Push to eligible devices and publishes the outcomes.',
+  imports: [DispatcherModule],
+  entities: [],
+  migrations: [],
+};

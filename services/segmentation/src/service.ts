@@ -1,0 +1,10 @@
+import type { ServiceDefinition } from '@push/service-kit';
+import { SegmentationModule } from './app.module';
+
+export const segmentationService: ServiceDefinition = {
+  name: 'segmentation',
+  description: 'Segment filters, audience sizes and Braze-compatible user exports with push_tokens.',
+  imports: [SegmentationModule],
+  entities: [],
+  migrations: [],
+};

@@ -1,0 +1,10 @@
+import type { ServiceDefinition } from '@push/service-kit';
+import { TokenRegistryModule } from './app.module';
+
+export const tokenRegistryService: ServiceDefinition = {
+  name: 'token-registry',
+  description: 'Owner of device tokens: which token each device holds, its user, and whether it can show (foreground) or only receive silent (background) pushes.',
+  imports: [TokenRegistryModule],
+  entities: [],
+  migrations: [],
+};
