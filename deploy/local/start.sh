@@ -32,7 +32,7 @@ fi
 bash deploy/local/postgres.sh
 
 echo "building…"
-npm run --silent build >/dev/null
+npm run --silent build >/dev/null 2>&1 || npm run build
 
 mkdir -p "$logs"
 for s in "${services[@]}"; do
@@ -43,7 +43,7 @@ done
 for i in "${!services[@]}"; do
   port="${ports[$i]}"
   for _ in $(seq 1 120); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/health"; then break; fi
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/health"; then break; fi
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
       echo "${services[$i]} exited during start; last log lines:" >&2; tail -n 20 "$logs/${services[$i]}.log" >&2; exit 1
     fi
