@@ -1,2 +1,3 @@
 export * from './postgres';
 export * from './log-capture';
+export * from './events';
