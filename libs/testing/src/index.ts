@@ -1,3 +1,4 @@
 export * from './postgres';
 export * from './log-capture';
 export * from './events';
+export * from './kafka';

@@ -11,6 +11,8 @@ export const SERVICE_PORTS = {
 
 export type ServiceName = keyof typeof SERVICE_PORTS;
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** A configuration variable is missing or malformed; the message names the variable and the problem. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -28,7 +30,7 @@ export interface ServiceConfig {
   /** API key → workspace id. */
   apiKeys: ReadonlyMap<string, string>;
   appsConfigPath: string | null;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: (typeof LOG_LEVELS)[number];
   topicPartitions: number;
 }
 
@@ -37,7 +39,10 @@ const brokerList = z
   .trim()
   .min(1, 'expected host:port[,host:port…]')
   .transform((value) => value.split(',').map((b) => b.trim()))
-  .refine((brokers) => brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'expected host:port[,host:port…]');
+  .superRefine((brokers, ctx) => {
+    const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `expected host:port[,host:port…], got ${JSON.stringify(bad)}` });
+  });
 
 const postgresUrl = z
   .string()
@@ -51,15 +56,18 @@ const postgresUrl = z
     }
   }, 'expected postgres://user@host:port/database');
 
+/** Keys are secrets: a problem names the pair's position, never its text. */
 const apiKeyPairs = z
   .string()
   .trim()
   .transform((value, ctx) => {
     const keys = new Map<string, string>();
-    for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const [index, pair] of value.split(',').map((p) => p.trim()).entries()) {
+      if (pair === '') continue;
       const match = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
-      if (!match) {
-        ctx.addIssue({ code: 'custom', message: `expected key=workspace_id pairs separated by commas, got a malformed pair` });
+      const problem = !match ? 'is malformed' : keys.has(match[1]) && keys.get(match[1]) !== match[2] ? 'gives a key to a second workspace' : null;
+      if (!match || problem) {
+        ctx.addIssue({ code: 'custom', message: `expected key=workspace_id pairs separated by commas; pair ${index + 1} ${problem}` });
         return z.NEVER;
       }
       keys.set(match[1], match[2]);
@@ -67,13 +75,17 @@ const apiKeyPairs = z
     return keys;
   });
 
+/** Values that hold no secret are echoed in the error, so that the operator sees what was read. */
 const integer = (min: number, max: number) =>
   z
     .string()
     .trim()
-    .regex(/^\d+$/, `expected an integer ${min}-${max}`)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `expected an integer ${min}-${max}`);
+    .transform((raw, ctx) => {
+      const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      if (value >= min && value <= max) return value;
+      ctx.addIssue({ code: 'custom', message: `expected an integer ${min}-${max}, got ${JSON.stringify(raw)}` });
+      return z.NEVER;
+    });
 
 function baseSchema(serviceName: ServiceName) {
   return z.object({
@@ -83,20 +95,20 @@ function baseSchema(serviceName: ServiceName) {
     DATABASE_URL: postgresUrl.prefault(`postgres://postgres@127.0.0.1:5432/${serviceName.replace(/-/g, '_')}`),
     API_KEYS: apiKeyPairs.prefault(''),
     APPS_CONFIG: z.string().trim().min(1).optional(),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(issue.input)}` }).default('info'),
     KAFKA_TOPIC_PARTITIONS: integer(1, 1000).prefault('6'),
   });
 }
 
 /**
  * The one configuration loader of every service: validates the environment and fails fast with a message that
- * names each bad variable. `extra` adds service-specific variables (zod shape over the raw strings).
- * Values are never echoed in errors: a malformed DATABASE_URL or API_KEYS may hold a secret.
+ * names each bad variable. `extra` adds service-specific variables (zod shape over the raw strings); `env` is for
+ * tests. DATABASE_URL and API_KEYS values are never echoed in errors: they hold secrets.
  */
 export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
   serviceName: ServiceName,
-  env: NodeJS.ProcessEnv = process.env,
   extra?: Extra,
+  env: NodeJS.ProcessEnv = process.env,
 ): ServiceConfig & { extra: z.infer<z.ZodObject<Extra>> } {
   const base = baseSchema(serviceName).safeParse(emptyAsUnset(env));
   const more = z.object(extra ?? ({} as Extra)).safeParse(emptyAsUnset(env));

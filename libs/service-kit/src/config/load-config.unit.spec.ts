@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './load-config';
 
 function problemsOf(env: NodeJS.ProcessEnv): string {
   try {
-    loadConfig('token-registry', env);
+    loadConfig('token-registry', undefined, env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -13,7 +13,7 @@ function problemsOf(env: NodeJS.ProcessEnv): string {
 
 describe('loadConfig', () => {
   it('applies the contract defaults (DESIGN §2)', () => {
-    const config = loadConfig('subscription-state', {});
+    const config = loadConfig('subscription-state', undefined, {});
 
     expect(config.port).toBe(3002);
     expect(config.kafkaBrokers).toEqual(['127.0.0.1:9092']);
@@ -24,7 +24,7 @@ describe('loadConfig', () => {
   });
 
   it('parses API_KEYS into key → workspace pairs and brokers into a list', () => {
-    const config = loadConfig('dispatcher', { API_KEYS: 'k1=ws-a, k2=ws-b', KAFKA_BROKERS: 'a:9092,b:9093', PORT: '4000' });
+    const config = loadConfig('dispatcher', undefined, { API_KEYS: 'k1=ws-a, k2=ws-b', KAFKA_BROKERS: 'a:9092,b:9093', PORT: '4000' });
 
     expect([...config.apiKeys]).toEqual([
       ['k1', 'ws-a'],
@@ -34,19 +34,23 @@ describe('loadConfig', () => {
     expect(config.port).toBe(4000);
   });
 
-  it('rejects a non-numeric PORT naming the variable', () => {
-    expect(problemsOf({ PORT: 'abc' })).toMatch(/PORT: expected an integer 1-65535/);
+  it('rejects a non-numeric PORT naming the variable and the value read', () => {
+    expect(problemsOf({ PORT: 'abc' })).toContain('PORT: expected an integer 1-65535, got "abc"');
   });
 
   it('rejects a PORT out of range', () => {
-    expect(problemsOf({ PORT: '70000' })).toMatch(/PORT: expected an integer 1-65535/);
+    expect(problemsOf({ PORT: '70000' })).toContain('PORT: expected an integer 1-65535, got "70000"');
   });
 
-  it('rejects a malformed API_KEYS pair without echoing the keys', () => {
+  it('rejects a malformed API_KEYS pair by position, without echoing the keys', () => {
     const message = problemsOf({ API_KEYS: 'good=ws,secret-key-without-workspace' });
 
-    expect(message).toMatch(/API_KEYS: expected key=workspace_id pairs/);
+    expect(message).toContain('API_KEYS: expected key=workspace_id pairs separated by commas; pair 2 is malformed');
     expect(message).not.toContain('secret-key-without-workspace');
+  });
+
+  it('rejects an API key given to two workspaces', () => {
+    expect(problemsOf({ API_KEYS: 'shared=ws-a,shared=ws-b' })).toMatch(/API_KEYS: .*pair 2 gives a key to a second workspace/);
   });
 
   it('rejects a DATABASE_URL that is not a postgres URL without echoing it', () => {
@@ -59,15 +63,18 @@ describe('loadConfig', () => {
   it('rejects KAFKA_BROKERS without ports and an unknown LOG_LEVEL, reporting both', () => {
     const message = problemsOf({ KAFKA_BROKERS: 'localhost', LOG_LEVEL: 'loud' });
 
-    expect(message).toMatch(/KAFKA_BROKERS: expected host:port/);
-    expect(message).toMatch(/LOG_LEVEL/);
+    expect(message).toContain('KAFKA_BROKERS: expected host:port[,host:port…], got "localhost"');
+    expect(message).toMatch(/LOG_LEVEL: expected one of fatal\|error\|warn\|info\|debug\|trace\|silent, got "loud"/);
   });
 
   it('treats an empty variable as unset', () => {
-    expect(loadConfig('segmentation', { PORT: '', API_KEYS: '' }).port).toBe(3003);
+    expect(loadConfig('segmentation', undefined, { PORT: '', API_KEYS: '' }).port).toBe(3003);
   });
 
   it('validates service-specific variables passed as an extra schema', () => {
-    expect(() => loadConfig('token-registry', {}, { BATCH_SIZE: z.string().regex(/^\d+$/) })).toThrow(/BATCH_SIZE/);
+    const extra = { BATCH_SIZE: z.string().regex(/^\d+$/, 'expected digits').transform(Number) };
+
+    expect(loadConfig('token-registry', extra, { BATCH_SIZE: '50' }).extra.BATCH_SIZE).toBe(50);
+    expect(() => loadConfig('token-registry', extra, { BATCH_SIZE: 'many' })).toThrow(/BATCH_SIZE: expected digits/);
   });
 });

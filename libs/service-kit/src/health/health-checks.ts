@@ -5,7 +5,15 @@ import { DataSource } from 'typeorm';
 import { Public } from '../auth/api-key.guard';
 import { DATA_SOURCE } from '../tokens';
 
-export type HealthProbe = () => Promise<{ up: boolean; details?: Record<string, unknown> }> | { up: boolean; details?: Record<string, unknown> };
+export interface ProbeResult {
+  up: boolean;
+  details?: Record<string, unknown>;
+}
+
+export type HealthProbe = () => Promise<ProbeResult> | ProbeResult;
+
+/** A probe that does not answer in time counts as down, so that a hung dependency cannot hang `/health`. */
+const PROBE_TIMEOUT_MS = 3000;
 
 /** Named checks other parts of a service add (Kafka consumers, provider credentials); all must be up. */
 @Injectable()
@@ -36,29 +44,23 @@ export class HealthController {
   @Public()
   @HealthCheck()
   check() {
-    return this.health.check([
-      () => this.database(),
-      ...this.checks.entries().map(([name, probe]) => () => this.probe(name, probe)),
-    ]);
-  }
-
-  private async database(): Promise<HealthIndicatorResult> {
-    const session = this.indicator.check('database');
-    try {
-      await this.dataSource.query('select 1');
-      return session.up();
-    } catch (error) {
-      return session.down({ message: error instanceof Error ? error.message : String(error) });
-    }
+    const database: HealthProbe = async () => ({ up: (await this.dataSource.query('select 1 as up'))[0]?.up === 1 });
+    return this.health.check([['database', database] as const, ...this.checks.entries()].map(([name, probe]) => () => this.probe(name, probe)));
   }
 
   private async probe(name: string, probe: HealthProbe): Promise<HealthIndicatorResult> {
     const session = this.indicator.check(name);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+    });
     try {
-      const { up, details } = await probe();
+      const { up, details } = await Promise.race([Promise.resolve().then(probe), timeout]);
       return up ? session.up(details ?? {}) : session.down(details ?? {});
     } catch (error) {
       return session.down({ message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -1,8 +1,9 @@
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
+import type { Options as HttpLoggerOptions } from 'pino-http';
 
 const CENSOR = '[redacted]';
 
-/** Field names whose values are push tokens, keys or secrets: never written to a log. */
+/** Field names whose values are push tokens, keys or secrets: never written to a log, at any of four levels. */
 const SECRET_FIELDS = [
   'token',
   'push_token',
@@ -13,6 +14,7 @@ const SECRET_FIELDS = [
   'api_key',
   'apiKeys',
   'key',
+  'keys',
   'private_key',
   'privateKey',
   'vapid_private_key',
@@ -30,9 +32,13 @@ export const REDACT_PATHS = [
   ...SECRET_FIELDS.map((f) => `*.${f}`),
   ...SECRET_FIELDS.map((f) => `*.*.${f}`),
   ...SECRET_FIELDS.map((f) => `*.*.*.${f}`),
-  'req.headers.authorization',
-  'req.headers.cookie',
 ];
+
+/**
+ * Request headers worth logging. A whitelist rather than a blacklist: a token may arrive in any header a client
+ * invents, and Authorization carries the API key.
+ */
+const LOGGED_HEADERS = ['host', 'user-agent', 'content-type', 'content-length', 'x-request-id'];
 
 export function loggerOptions(name: string, level: string): LoggerOptions {
   return {
@@ -44,9 +50,29 @@ export function loggerOptions(name: string, level: string): LoggerOptions {
   };
 }
 
-/** The same redacting JSON logger the HTTP layer uses, for code outside Nest (Kafka runner, CLIs). */
+/** The one redacting JSON logger of a process: the HTTP layer logs through it, and so do the Kafka runner and CLIs. */
 export function createLogger(name: string, level = 'info', destination?: DestinationStream): Logger {
   return destination ? pino(loggerOptions(name, level), destination) : pino(loggerOptions(name, level));
+}
+
+/**
+ * pino-http on top of the process logger. The request is logged without its query string and with whitelisted
+ * headers only; health and metrics probes are not logged at all (they would drown the rest).
+ */
+export function httpLoggerOptions(logger: Logger): HttpLoggerOptions {
+  return {
+    logger,
+    autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: req.url.split('?')[0],
+        headers: Object.fromEntries(LOGGED_HEADERS.filter((h) => h in req.headers).map((h) => [h, req.headers[h]])),
+        remoteAddress: req.remoteAddress,
+      }),
+    },
+  };
 }
 
 /** DESIGN §4: tokens in API responses show only their last 6 characters. */

@@ -4,13 +4,12 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Public } from '../auth/api-key.guard';
 import { METRICS_REGISTRY } from '../tokens';
 
-/** One registry per service process: the HTTP layer, the Kafka runner and the domain all register into it. */
-export function createMetricsRegistry(serviceName: string): Registry {
-  const registry = new Registry();
-  registry.setDefaultLabels({ service: serviceName });
-  collectDefaultMetrics({ register: registry });
-  return registry;
-}
+/**
+ * The one metrics registry of the process: the HTTP layer, the Kafka runner and the domain all register into it,
+ * and `GET /metrics` serves it. Inject it with `@Inject(METRICS_REGISTRY)` or by its class, `Registry`.
+ */
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry });
 
 @ApiTags('operations')
 @Controller('metrics')
@@ -19,7 +18,7 @@ export class MetricsController {
 
   @Get()
   @Public()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   metrics(): Promise<string> {
     return this.registry.metrics();
   }

@@ -1,0 +1,39 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The event bus's own tables, added to every service's migrations:
+ * - consumer_offsets: the next Kafka offset to apply per group and partition, written in the same transaction as the
+ *   read model (so an event is applied exactly once in effect, whatever Kafka's committed offsets say);
+ * - event_outbox: events a batch produced, written in that same transaction and published after it commits.
+ */
+export class EventBusTables1763856000000 implements MigrationInterface {
+  name = 'EventBusTables1763856000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      create table consumer_offsets (
+        group_id text not null,
+        topic text not null,
+        partition integer not null,
+        next_offset bigint not null,
+        updated_at timestamptz not null default now(),
+        primary key (group_id, topic, partition)
+      )`);
+    await queryRunner.query(`
+      create table event_outbox (
+        id bigserial primary key,
+        topic text not null,
+        key text,
+        value bytea,
+        headers jsonb not null default '{}',
+        created_at timestamptz not null default now()
+      )`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('drop table event_outbox');
+    await queryRunner.query('drop table consumer_offsets');
+  }
+}
+
+export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000];
