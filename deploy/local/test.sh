@@ -1,20 +1,10 @@
 #!/usr/bin/env bash
 # `npm test`: type-check, lint, then every unit and integration test against a real Kafka broker and a real
-# Postgres. Starts the local broker when none answers (and stops it again at the end); uses KAFKA_BROKERS /
-# DATABASE_URL when they are set. Extra arguments go to jest (e.g. `npm test -- token-registry`).
+# Postgres (started by with-stack.sh when none answers). Extra arguments go to jest (`npm test -- token-registry`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-
-started_kafka=false
-cleanup() { if $started_kafka; then bash deploy/local/kafka.sh stop; fi; }
-trap cleanup EXIT
-
-if [[ -z "${KAFKA_BROKERS:-}" ]] && ! bash deploy/local/kafka.sh status >/dev/null 2>&1; then
-  bash deploy/local/kafka.sh start
-  started_kafka=true
-fi
-bash deploy/local/postgres.sh
+if [[ -z "${PUSH_STACK_READY:-}" ]]; then PUSH_STACK_READY=1 exec bash deploy/local/with-stack.sh bash "$0" "$@"; fi
 
 echo "== type-check"; npx tsc -p tsconfig.json
 echo "== lint"; npx eslint . --max-warnings 0
