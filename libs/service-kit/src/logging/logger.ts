@@ -24,6 +24,9 @@ const SECRET_FIELDS = [
   'databaseUrl',
   'DATABASE_URL',
   'API_KEYS',
+  // pg and TypeORM errors: `detail` quotes the conflicting row ("Key (token)=(…)"), `parameters` the query's values
+  'detail',
+  'parameters',
 ];
 
 /** pino paths are explicit (one `*` per level): cover these fields at the top and up to three levels deep. */
