@@ -1,0 +1,218 @@
+// Event-bus benchmark (issue 3): pre-load N SDK device events (realistic mix, 6 partitions) into a fresh topic, then
+// measure in the same run (a) the raw limit: a consumer that only decodes, and (b) the projection runner writing a
+// simple read model (one row per device: last event type and time, event count) with exactly-once offsets.
+//   npm run bench:bus -- [--events 1000000] [--devices 200000] [--runs 3]
+// Prints events/s for both, the ratio b/a and the peak RSS; writes bench/results/bus-<time>.json and bus-latest.json.
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { MessageKeys, SdkDeviceEvent, Topics, decodeEvent, encodeEvent } from '@push/contracts';
+import { EVENT_BUS_MIGRATIONS, EventProducer, Projection, ProjectionRunner, RawMessage, createKafka, provisionTopics } from '@push/event-bus';
+import { ensureDatabase } from '@push/service-kit';
+import { dropDatabase, testBrokers, uniqueDatabaseUrl } from '@push/testing';
+import { argValue, median, peakRss } from './support';
+
+const EVENTS = Number(argValue('--events', '1000000'));
+const DEVICES = Number(argValue('--devices', '200000'));
+const RUNS = Number(argValue('--runs', '1'));
+const PARTITIONS = 6;
+const brokers = testBrokers();
+const silent = pino({ level: 'silent' });
+
+class DeviceActivity1763856000002 implements MigrationInterface {
+  async up(q: QueryRunner): Promise<void> {
+    await q.query('create table device_activity (device_key text primary key, last_type text not null, last_at bigint not null, events integer not null) with (fillfactor = 70)');
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('drop table device_activity');
+  }
+}
+
+/** A day of SDK traffic: mostly sessions, token refreshes, some logins, permission changes, logouts, uninstalls. */
+function eventAt(i: number): SdkDeviceEvent {
+  const d = (i * 7919) % DEVICES;
+  const device = { workspace_id: 'ws-bench', app_id: d % 2 ? 'ios-app' : 'android-app', device_id: `device-${d}` };
+  const base = { event_id: randomUUID(), ...device, occurred_at: 1_763_000_000_000 + i };
+  const platform = d % 2 ? 'IOS' : 'ANDROID';
+  const user_id = `user-${d % 150_000}`;
+  const roll = i % 100;
+  if (roll < 45) return { type: 'SessionStarted', data: { ...base, platform, os_version: '17.4', push_permission: 'AUTHORIZED', user_id } };
+  if (roll < 70) return { type: 'TokenRegistered', data: { ...base, platform, token: `tok-${d}-${'x'.repeat(120)}`, os_version: '17.4', push_permission: 'AUTHORIZED', user_id } };
+  if (roll < 82) return { type: 'ChangeUser', data: { ...base, user_id, previous_user_id: null } };
+  if (roll < 92) return { type: 'PushPermissionChanged', data: { ...base, platform, os_version: '17.4', push_permission: roll % 2 ? 'DENIED' : 'AUTHORIZED', prompted: true } };
+  if (roll < 97) return { type: 'UserLoggedOut', data: { ...base, user_id } };
+  return { type: 'AppUninstalled', data: base };
+}
+
+async function preload(topic: string): Promise<void> {
+  await provisionTopics({ brokers, partitions: PARTITIONS, topics: [topic] });
+  const producer = new EventProducer({ brokers, clientId: 'bench-preload' });
+  const bar = new SingleBar({ format: 'preload   [{bar}] {value}/{total} events' });
+  bar.start(EVENTS, 0);
+  const chunk = 10_000;
+  for (let start = 0; start < EVENTS; start += chunk) {
+    const batch: RawMessage[] = [];
+    for (let i = start; i < Math.min(EVENTS, start + chunk); i++) {
+      const event = eventAt(i);
+      batch.push({ topic, key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), value: encodeEvent(Topics.DeviceEvents, event) });
+    }
+    await producer.sendRaw(batch);
+    bar.update(Math.min(EVENTS, start + chunk));
+  }
+  bar.stop();
+  await producer.disconnect();
+}
+
+/** (a) The raw limit: fetch and decode every message, nothing else. Timed, like (b), from the start of consuming. */
+async function decodeOnly(topic: string): Promise<number> {
+  const consumer = createKafka('bench-decode', brokers).consumer({ groupId: `bench-decode-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  const started = performance.now();
+  const bar = new SingleBar({ format: '(a) decode [{bar}] {value}/{total} events' });
+  bar.start(EVENTS, 0);
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) decodeEvent(Topics.DeviceEvents, message.value as Buffer);
+        seen += batch.messages.length;
+        bar.update(seen);
+        if (seen >= EVENTS) resolve(performance.now());
+      },
+    });
+  });
+  const ended = await done;
+  bar.stop();
+  await consumer.disconnect();
+  return EVENTS / ((ended - started) / 1000);
+}
+
+function activityProjection(groupId: string, readModel: boolean): Projection<typeof Topics.DeviceEvents> {
+  return {
+    groupId,
+    topics: [Topics.DeviceEvents],
+    async apply(events, tx) {
+      if (!readModel) return;
+      // One multi-row upsert per transaction; rows of the same device are folded first (an upsert touches a row once).
+      const byDevice = new Map<string, { type: string; at: number; count: number }>();
+      for (const { event } of events) {
+        const key = MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id);
+        const row = byDevice.get(key);
+        byDevice.set(key, { type: event.type, at: event.data.occurred_at, count: (row?.count ?? 0) + 1 });
+      }
+      // One JSON parameter: V8 serialises it natively, where pg would escape four text arrays element by element.
+      const rows = [...byDevice].map(([device_key, row]) => ({ device_key, last_type: row.type, last_at: row.at, events: row.count }));
+      await tx.query(
+        `insert into device_activity (device_key, last_type, last_at, events)
+         select device_key, last_type, last_at, events
+         from json_to_recordset($1::json) as r(device_key text, last_type text, last_at bigint, events int)
+         on conflict (device_key) do update set last_type = excluded.last_type, last_at = excluded.last_at,
+           events = device_activity.events + excluded.events`,
+        [JSON.stringify(rows)],
+      );
+    },
+  };
+}
+
+/**
+ * (b) The projection runner: decode, apply, store offsets, one transaction per batch. With `readModel` false it
+ * writes only the offsets (c): what the exactly-once machinery itself costs, without the read model's rows.
+ */
+async function projectionRun(prefix: string, readModel: boolean): Promise<number> {
+  const url = uniqueDatabaseUrl('bench_bus');
+  await ensureDatabase(url);
+  const dataSource = await new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceActivity1763856000002], migrationsRun: true, extra: { max: 8 } }).initialize();
+  const runner = new ProjectionRunner({
+    projection: activityProjection(`bench-projection-${randomUUID()}`, readModel),
+    brokers,
+    dataSource,
+    logger: silent,
+    metrics: new Registry(),
+    topicPrefix: prefix,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+    maxEventsPerTransaction: Number(argValue('--per-transaction', '10000')),
+    partitionsConsumedConcurrently: Number(argValue("--concurrency", "3")),
+  });
+  const bar = new SingleBar({ format: `${readModel ? '(b) project' : '(c) offsets'} [{bar}] {value}/{total} events` });
+  bar.start(EVENTS, 0);
+  const started = performance.now();
+  await runner.start();
+  let applied = 0;
+  while (applied < EVENTS) {
+    await new Promise((r) => setTimeout(r, 200));
+    const [{ sum }] = await dataSource.query(
+      readModel ? 'select coalesce(sum(events), 0)::int as sum from device_activity' : 'select coalesce(sum(next_offset), 0)::int as sum from consumer_offsets',
+    );
+    applied = sum;
+    bar.update(applied);
+  }
+  const ended = performance.now();
+  bar.stop();
+  await runner.stop();
+  await dataSource.destroy();
+  await dropDatabase(url);
+  return EVENTS / ((ended - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  const prefix = `bench.${Date.now()}.`;
+  const topic = prefix + Topics.DeviceEvents;
+  const rss = peakRss();
+  console.log(`bus benchmark: ${EVENTS} events over ${DEVICES} devices, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`);
+  await preload(topic);
+
+  const decodeRates: number[] = [];
+  const projectionRates: number[] = [];
+  const offsetsOnlyRates: number[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    decodeRates.push(await decodeOnly(topic));
+    projectionRates.push(await projectionRun(prefix, true));
+    offsetsOnlyRates.push(await projectionRun(prefix, false));
+    console.log(
+      `run ${run}: (a) decode-only ${Math.round(decodeRates.at(-1)!)} events/s, (b) projection ${Math.round(projectionRates.at(-1)!)} events/s, ` +
+        `(c) offsets only ${Math.round(offsetsOnlyRates.at(-1)!)} events/s`,
+    );
+  }
+
+  const admin = createKafka('bench-cleanup', brokers).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+
+  const a = median(decodeRates);
+  const b = median(projectionRates);
+  const result = {
+    benchmark: 'event-bus',
+    at: new Date().toISOString(),
+    node: process.version,
+    events: EVENTS,
+    devices: DEVICES,
+    partitions: PARTITIONS,
+    runs: RUNS,
+    decode_only_events_per_s: { median: Math.round(a), runs: decodeRates.map(Math.round) },
+    projection_events_per_s: { median: Math.round(b), runs: projectionRates.map(Math.round) },
+    ratio_b_over_a: Number((b / a).toFixed(3)),
+    offsets_only_events_per_s: { median: Math.round(median(offsetsOnlyRates)), runs: offsetsOnlyRates.map(Math.round) },
+    ratio_c_over_a: Number((median(offsetsOnlyRates) / a).toFixed(3)),
+    settings: { max_bytes_per_partition: 4 * 1024 * 1024, max_wait_ms: 100, per_transaction: Number(argValue('--per-transaction', '10000')), partitions_concurrently: Number(argValue('--concurrency', '3')) },
+    peak_rss_mb: Math.round(rss.peak() / 1024 / 1024),
+    floors: { projection_events_per_s: 15_000, ratio_b_over_a: 0.35 },
+  };
+  rss.stop();
+  console.log(JSON.stringify(result, null, 2));
+  const dir = join(__dirname, 'results');
+  writeFileSync(join(dir, `bus-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(dir, 'bus-latest.json'), JSON.stringify(result, null, 2) + '\n');
+  process.exit(0);
+}
+
+void main();
