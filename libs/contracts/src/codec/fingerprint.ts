@@ -17,12 +17,18 @@ export function rabinFingerprint(text: string): bigint {
   return fp;
 }
 
-/** The schema's Parsing Canonical Form (Avro specification): what its fingerprint is taken over. */
+/**
+ * The schema's Parsing Canonical Form (Avro specification): full names, no docs, defaults, aliases or logical types, no
+ * whitespace. `schema` is a parsed `.avsc` (object or type name) or an avsc `Type`.
+ */
 export function canonicalFormOf(schema: unknown): string {
   return JSON.stringify(Type.forSchema(schema as never).schema());
 }
 
-/** CRC-64-AVRO of the Parsing Canonical Form; single-object encoding writes it as 8 little-endian bytes. */
+/**
+ * CRC-64-AVRO of the schema's Parsing Canonical Form, as an unsigned 64-bit bigint (`BigInt.asIntN(64, fp)` gives the
+ * signed long that the Java implementation prints). Single-object encoding writes it as 8 little-endian bytes.
+ */
 export function fingerprintOf(schema: unknown): bigint {
   return rabinFingerprint(canonicalFormOf(schema));
 }

@@ -1,117 +1,173 @@
 import { Type } from 'avsc';
+import type { EventOf } from '../generated/types';
+import type { SchemaVersion } from '../schema-files';
 import type { TopicName } from '../topics';
-import { EventOf, RECORDS_BY_TOPIC, SCHEMA_VERSIONS, SchemaVersion } from '../generated/contracts';
-import { CodecError, ContractViolationError } from './errors';
+import { ContractViolationError, InvalidBodyError, TruncatedMessageError, UnknownFingerprintError, WrongTopicError } from './errors';
 import { fingerprintOf } from './fingerprint';
+import { SINGLE_OBJECT_HEADER_LENGTH, assertSingleObjectHeader, singleObjectHeader } from './single-object';
 
-/** Single-object encoding (Avro specification): the two marker bytes, then the writer schema's fingerprint. */
-const MAGIC_0 = 0xc3;
-const MAGIC_1 = 0x01;
-const HEADER_LENGTH = 10;
+type Resolver = ReturnType<Type['createResolver']>;
 
-interface WriterEntry {
-  topic: string;
-  record: string;
-  reader: Type;
-  /** Absent when the writer is the reader (the current version): no resolution needed. */
-  resolver?: ReturnType<Type['createResolver']>;
+/** How to read messages written with one schema version: into the record's current type, through a resolver if older. */
+interface Writer {
+  readonly version: SchemaVersion;
+  readonly fingerprint: bigint;
+  readonly fingerprintHigh: number;
+  readonly reader: Type;
+  /** Absent for the current version: no resolution needed. */
+  readonly resolver: Resolver | undefined;
 }
 
-interface CurrentEntry {
-  topic: string;
-  type: Type;
-  header: Buffer;
+interface CurrentVersion {
+  readonly version: SchemaVersion;
+  readonly type: Type;
+  readonly header: Buffer;
 }
 
 /**
- * Every schema version ever published, indexed by fingerprint. Decoding resolves the message's writer schema from
- * its fingerprint and reads it into the current (newest) version of the record, so old messages stay readable.
+ * Every schema version ever published, indexed by fingerprint. Encoding writes the current (highest) version of a
+ * record; decoding reads the writer's version — whichever it was — into the current version of the same record, so
+ * messages written before a schema change stay readable.
  */
 export class SchemaRegistry {
-  private readonly writers = new Map<bigint, WriterEntry>();
-  private readonly current = new Map<string, CurrentEntry>();
+  /** Keyed by the low 32 bits of the fingerprint: a lookup allocates no BigInt. */
+  private readonly writers = new Map<number, Writer[]>();
+  private readonly current = new Map<string, CurrentVersion>();
+  private readonly records = new Map<TopicName, string[]>();
 
   constructor(versions: readonly SchemaVersion[]) {
-    const newest = new Map<string, SchemaVersion>();
-    for (const v of versions) if ((newest.get(v.record)?.version ?? 0) < v.version) newest.set(v.record, v);
-
-    for (const [record, version] of newest) {
-      const type = Type.forSchema(version.schema as never);
-      this.current.set(record, { topic: version.topic, type, header: headerFor(fingerprintOf(version.schema)) });
+    for (const version of versions) {
+      const newest = this.current.get(version.record);
+      if (newest && newest.version.topic !== version.topic) {
+        throw new Error(`${version.record} is on two topics: ${newest.version.topic} and ${version.topic}`);
+      }
+      if (!newest || newest.version.version < version.version) {
+        this.current.set(version.record, { version, type: avroType(version), header: singleObjectHeader(fingerprintOf(version.schema)) });
+      }
     }
-    for (const v of versions) {
-      const reader = this.current.get(v.record) as CurrentEntry;
-      const isCurrent = newest.get(v.record) === v;
-      const writer = isCurrent ? reader.type : Type.forSchema(v.schema as never);
-      this.writers.set(fingerprintOf(v.schema), {
-        topic: v.topic,
-        record: v.record,
-        reader: reader.type,
-        resolver: isCurrent ? undefined : reader.type.createResolver(writer),
-      });
-    }
+    for (const [record, { version }] of this.current) this.records.set(version.topic, [...(this.records.get(version.topic) ?? []), record].sort());
+    for (const version of versions) this.addWriter(version);
   }
 
+  private addWriter(version: SchemaVersion): void {
+    const current = this.current.get(version.record) as CurrentVersion;
+    const fingerprint = fingerprintOf(version.schema);
+    const isCurrent = current.version === version;
+    const low = Number(fingerprint & 0xffffffffn);
+    const sameLow = this.writers.get(low) ?? [];
+    const clash = sameLow.find((w) => w.fingerprint === fingerprint);
+    if (clash && clash.version.record !== version.record) throw new Error(`${version.file} and ${clash.version.file} have the same fingerprint`);
+    if (clash && !isCurrent) return;
+    const writer: Writer = {
+      version,
+      fingerprint,
+      fingerprintHigh: Number(fingerprint >> 32n),
+      reader: current.type,
+      resolver: isCurrent ? undefined : current.type.createResolver(avroType(version)),
+    };
+    this.writers.set(low, [...sameLow.filter((w) => w !== clash), writer]);
+  }
+
+  /** Encodes `event` with the current version of its record, after checking it against that schema. */
   encode<T extends TopicName>(topic: T, event: EventOf<T>): Buffer {
-    const entry = this.current.get(event.type);
-    if (!entry || entry.topic !== topic) throw new ContractViolationError(event.type, [`${event.type} is not a record of ${topic}`]);
-    const problems: string[] = [];
-    const valid = entry.type.isValid(event.data, {
-      errorHook: (path, value) => problems.push(`${path.join('.') || '(record)'}: invalid value (${describe(value)})`),
-    });
-    if (!valid) throw new ContractViolationError(event.type, problems);
-    return Buffer.concat([entry.header, entry.type.toBuffer(event.data)]);
+    const { type: record, data } = event as { type: string; data: unknown };
+    const current = this.current.get(record);
+    if (!current || current.version.topic !== topic) {
+      throw new ContractViolationError(topic, String(record), [`type: ${String(record)} is not a record of ${topic} (it carries ${this.recordsOf(topic).join(', ') || 'none yet'})`]);
+    }
+    if (!current.type.isValid(data, { noUndeclaredFields: true })) throw new ContractViolationError(topic, record, problemsOf(current.type, data));
+    const body = current.type.toBuffer(data);
+    return Buffer.concat([current.header, body], current.header.length + body.length);
   }
 
+  /** Decodes a single-object encoded message of `topic`; throws a `CodecError` subclass for anything else. */
   decode<T extends TopicName>(topic: T, bytes: Buffer): EventOf<T> {
-    if (bytes.length >= 2 && (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1)) {
-      throw new CodecError('BAD_MAGIC', 'not Avro single-object encoding: the first two bytes are not C3 01');
-    }
-    if (bytes.length < HEADER_LENGTH) throw new CodecError('TRUNCATED', `message of ${bytes.length} bytes is shorter than the 10-byte header`);
-    const fingerprint = bytes.readBigUInt64LE(2);
-    const writer = this.writers.get(fingerprint);
-    if (!writer) throw new CodecError('UNKNOWN_FINGERPRINT', `no schema with fingerprint ${fingerprint.toString(16).padStart(16, '0')}`);
-    if (writer.topic !== topic) throw new CodecError('WRONG_TOPIC', `${writer.record} is a record of ${writer.topic}, not of ${topic}`);
-    let data: unknown;
+    const writer = this.writerOf(bytes);
+    if (writer.version.topic !== topic) throw new WrongTopicError(writer.version.record, writer.version.topic, topic);
+    let decoded: { value: unknown; offset: number };
     try {
-      data = writer.reader.fromBuffer(bytes.subarray(HEADER_LENGTH), writer.resolver);
+      decoded = writer.reader.decode(bytes, SINGLE_OBJECT_HEADER_LENGTH, writer.resolver);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new CodecError(/truncated/.test(message) ? 'TRUNCATED' : 'INVALID_BODY', `${writer.record}: ${message}`);
+      throw new InvalidBodyError(`${writer.version.file}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    return { type: writer.record, data } as EventOf<T>;
+    if (decoded.offset < 0) throw new TruncatedMessageError(`${writer.version.file}: the body ends early`);
+    if (decoded.offset !== bytes.length) throw new InvalidBodyError(`${writer.version.file}: ${bytes.length - decoded.offset} trailing bytes after the record`);
+    return { type: writer.version.record, data: decoded.value } as EventOf<T>;
   }
 
-  /** The record types `topic` carries. */
+  /** The schema version a message was written with; throws `BadMagicError`, `TruncatedMessageError` or `UnknownFingerprintError`. */
+  writerVersionOf(bytes: Buffer): SchemaVersion {
+    return this.writerOf(bytes).version;
+  }
+
+  /** The version `encode` writes for this record. */
+  currentVersionOf(record: string): SchemaVersion | undefined {
+    return this.current.get(record)?.version;
+  }
+
+  /** The record types `topic` carries, sorted. */
   recordsOf(topic: TopicName): readonly string[] {
-    return RECORDS_BY_TOPIC[topic];
+    return this.records.get(topic) ?? [];
+  }
+
+  private writerOf(bytes: Buffer): Writer {
+    assertSingleObjectHeader(bytes);
+    const high = bytes.readUInt32LE(6);
+    const candidates = this.writers.get(bytes.readUInt32LE(2));
+    if (candidates) for (const writer of candidates) if (writer.fingerprintHigh === high) return writer;
+    throw new UnknownFingerprintError(bytes.readBigUInt64LE(2));
   }
 }
 
-function headerFor(fingerprint: bigint): Buffer {
-  const header = Buffer.alloc(HEADER_LENGTH);
-  header[0] = MAGIC_0;
-  header[1] = MAGIC_1;
-  header.writeBigUInt64LE(fingerprint, 2);
-  return header;
+function avroType(version: SchemaVersion): Type {
+  return Type.forSchema(version.schema as Parameters<typeof Type.forSchema>[0]);
 }
 
-/** Names the kind of a bad value, never the value: it may be a push token. */
-function describe(value: unknown): string {
+/** One line per offending field: its path and what the schema expects. Never the value: it may be a push token. */
+function problemsOf(type: Type, data: unknown): string[] {
+  const problems: string[] = [];
+  type.isValid(data, {
+    noUndeclaredFields: true,
+    errorHook: (path, value, expected) => {
+      const at = path.join('.') || '(record)';
+      problems.push(
+        expected.typeName === 'record' && isObject(value) ? undeclaredFields(expected, value, path) : `${at}: expected ${describeType(expected)}, got ${describeValue(value)}`,
+      );
+    },
+  });
+  return problems;
+}
+
+/** avsc reports undeclared fields as the record itself being invalid; name them. */
+function undeclaredFields(type: Type, value: object, path: string[]): string {
+  const declared = new Set((type as unknown as { fields: { name: string }[] }).fields.map((f) => f.name));
+  const extra = Object.keys(value).filter((key) => !declared.has(key));
+  return `${extra.map((key) => [...path, key].join('.')).join(', ')}: not a field of ${type.name}`;
+}
+
+function describeType(type: Type): string {
+  const shape = type as unknown as { symbols?: string[]; types?: Type[] };
+  switch (type.typeName) {
+    case 'enum':
+      return `one of ${shape.symbols?.join(', ')}`;
+    case 'record':
+      return `a ${type.name} record`;
+    case 'union:unwrapped':
+    case 'union:wrapped':
+      return (shape.types ?? []).map((branch) => (branch.name ? branch.name : branch.typeName)).join(' or ');
+    default:
+      return type.typeName;
+  }
+}
+
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value === 'string' ? `string of length ${value.length}` : typeof value;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `a string of length ${value.length}`;
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a fractional number';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
-/** The registry of every schema in `schemas/`. */
-export const contractRegistry = new SchemaRegistry(SCHEMA_VERSIONS);
-
-/** Encodes an event of `topic` with the current version of its record; refuses records that break the contract. */
-export function encodeEvent<T extends TopicName>(topic: T, event: EventOf<T>): Buffer {
-  return contractRegistry.encode(topic, event);
-}
-
-/** Decodes a message of `topic` into the current version of its record; throws a `CodecError` for poison. */
-export function decodeEvent<T extends TopicName>(topic: T, bytes: Buffer): EventOf<T> {
-  return contractRegistry.decode(topic, bytes);
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
