@@ -208,10 +208,12 @@ describe('projection runner (real Kafka, real Postgres)', () => {
         throw new Error('broker unreachable');
       }
     }
-    const broken = runner(group, { producer: new UnreachableKafka({ brokers, clientId: 'spec-broken' }) });
+    const unreachable = new UnreachableKafka({ brokers, clientId: 'spec-broken' });
+    const broken = runner(group, { producer: unreachable });
     await broken.start();
     await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'events applied');
     await broken.stop();
+    await unreachable.disconnect();
     expect(await outboxSize(dataSource)).toBe(changes.length);
 
     const healthy = runner(group);
