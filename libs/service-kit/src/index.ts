@@ -8,3 +8,5 @@ export * from './database/database';
 export * from './bootstrap/service-kit.module';
 export * from './bootstrap/run-service';
 export * from './tokens';
+export * from './bootstrap/event-bus.provider';
+export * from './bootstrap/shutdown-sequence';

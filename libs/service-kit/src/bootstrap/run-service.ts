@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { DataSource } from 'typeorm';
+import { ALL_EVENT_TOPICS } from '@push/contracts';
 import { provisionTopics } from '@push/event-bus';
 import { ConfigError, ServiceConfig, ServiceName, loadConfig } from '../config/load-config';
 import { DatabaseOptions, openDatabase } from '../database/database';
@@ -69,7 +70,11 @@ export async function runService(definition: ServiceDefinition): Promise<INestAp
   }
   try {
     const dataSource = await openDatabase({ url: config.databaseUrl, entities: definition.entities, migrations: definition.migrations });
-    await provisionTopics({ brokers: config.kafkaBrokers, partitions: config.topicPartitions });
+    await provisionTopics({
+      brokers: config.kafkaBrokers,
+      partitions: config.topicPartitions,
+      topics: ALL_EVENT_TOPICS.map((topic) => config.topicPrefix + topic),
+    });
     const app = await createServiceApp(definition, config, dataSource);
     await app.listen(config.port, config.host);
     app.get(Logger).log(`${definition.name} listening on http://127.0.0.1:${config.port}`);

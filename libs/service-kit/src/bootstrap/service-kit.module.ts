@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, DynamicModule, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -12,36 +12,14 @@ import { HealthChecks, HealthController } from '../health/health-checks';
 import { httpLoggerOptions } from '../logging/logger';
 import { MetricsController, metricsRegistry } from '../metrics/metrics';
 import { DATA_SOURCE, METRICS_REGISTRY, PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
+import { ServiceEventBus } from './event-bus.provider';
+import { ShutdownSequence } from './shutdown-sequence';
 
 export interface ServiceKitOptions {
   config: ServiceConfig;
   dataSource: DataSource;
   /** The process logger (`createLogger`); HTTP request logs go through it too. */
   logger: Logger;
-}
-
-/** Things that must stop before the database closes register here (Kafka consumers finish their batch). */
-@Injectable()
-export class ShutdownSequence implements BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly stoppers: (() => Promise<void>)[] = [];
-
-  constructor(
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(PINO_LOGGER) private readonly logger: Logger,
-  ) {}
-
-  beforeStop(stop: () => Promise<void>): void {
-    this.stoppers.push(stop);
-  }
-
-  async beforeApplicationShutdown(signal?: string): Promise<void> {
-    if (signal) this.logger.info({ signal }, 'stopping');
-    await Promise.all(this.stoppers.map((stop) => stop()));
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
-  }
 }
 
 /** What every service has: config, database, metrics, health, logging with redaction, API-key auth, JSON errors. */
@@ -66,10 +44,11 @@ export class ServiceKitModule {
         { provide: PINO_LOGGER, useValue: options.logger },
         HealthChecks,
         ShutdownSequence,
+        ServiceEventBus,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [SERVICE_CONFIG, DATA_SOURCE, DataSource, METRICS_REGISTRY, Registry, PINO_LOGGER, HealthChecks, ShutdownSequence],
+      exports: [SERVICE_CONFIG, DATA_SOURCE, DataSource, METRICS_REGISTRY, Registry, PINO_LOGGER, HealthChecks, ShutdownSequence, ServiceEventBus],
     };
   }
 }

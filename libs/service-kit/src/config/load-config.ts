@@ -32,6 +32,8 @@ export interface ServiceConfig {
   appsConfigPath: string | null;
   logLevel: (typeof LOG_LEVELS)[number];
   topicPartitions: number;
+  /** Prepended to every contract topic name: several deployments (or test runs) on one cluster. Default none. */
+  topicPrefix: string;
 }
 
 const brokerList = z
@@ -97,6 +99,7 @@ function baseSchema(serviceName: ServiceName) {
     APPS_CONFIG: z.string().trim().min(1).optional(),
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(issue.input)}` }).default('info'),
     KAFKA_TOPIC_PARTITIONS: integer(1, 1000).prefault('6'),
+    KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"').default(''),
   });
 }
 
@@ -126,6 +129,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
     appsConfigPath: v.APPS_CONFIG ?? null,
     logLevel: v.LOG_LEVEL,
     topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
+    topicPrefix: v.KAFKA_TOPIC_PREFIX,
     extra: more.data as z.infer<z.ZodObject<Extra>>,
   };
 }

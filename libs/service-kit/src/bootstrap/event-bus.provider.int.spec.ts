@@ -1,0 +1,63 @@
+import { INestApplication, Module } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { MessageKeys, Topics } from '@push/contracts';
+import { EVENT_BUS_MIGRATIONS, EventProducer } from '@push/event-bus';
+import { LogCapture, createTestTopics, deleteTestTopics, deviceEvents, dropDatabase, eventually, testBrokers, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
+import { loadConfig } from '../config/load-config';
+import { openDatabase } from '../database/database';
+import { ServiceEventBus } from './event-bus.provider';
+import { createServiceApp } from './run-service';
+
+const seen: string[] = [];
+const GROUP = `kit-spec-${Date.now()}`;
+
+@Module({})
+class SeenDevicesModule {
+  constructor(bus: ServiceEventBus) {
+    bus.project({
+      groupId: GROUP,
+      topics: [Topics.DeviceEvents],
+      async apply(events) {
+        for (const { event } of events) seen.push(event.data.device_id);
+      },
+    });
+  }
+}
+
+describe('ServiceEventBus', () => {
+  const prefix = uniqueTopicPrefix('kit');
+  const url = uniqueDatabaseUrl('kit_bus_spec');
+  let dataSource: DataSource;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    await createTestTopics(prefix, [Topics.DeviceEvents], 2);
+    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' });
+    dataSource = await openDatabase({ url, migrations: EVENT_BUS_MIGRATIONS });
+    app = await createServiceApp({ name: 'token-registry', description: 'spec', imports: [SeenDevicesModule] }, config, dataSource, new LogCapture());
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deleteTestTopics(prefix);
+    await dropDatabase(url);
+  });
+
+  it('runs the projections a service registers, reports them on /health, and stops them with the app', async () => {
+    const producer = new EventProducer({ brokers: testBrokers(), clientId: 'kit-spec', topicPrefix: prefix });
+    const events = ['d1', 'd2', 'd3'].map((id) => deviceEvents.appUninstalled({ workspace_id: 'ws', app_id: 'app', device_id: id }, 1));
+    await producer.publish(events.map((event) => ({ topic: Topics.DeviceEvents, key: MessageKeys.device('ws', 'app', event.data.device_id), event })));
+    await producer.disconnect();
+
+    await eventually(() => seen.length === 3, 20_000, 'events projected');
+    const health = await request(app.getHttpServer()).get('/health');
+
+    expect(seen.sort()).toEqual(['d1', 'd2', 'd3']);
+    expect(health.status).toBe(200);
+    expect(health.body.details[`kafka:${GROUP}`]).toEqual({ status: 'up' });
+    const [{ next }] = await dataSource.query('select sum(next_offset)::int as next from consumer_offsets where group_id = $1', [GROUP]);
+    expect(next).toBe(3);
+  });
+});
