@@ -1,3 +1,4 @@
+import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { BounceProcessorModule } from './app.module';
 
@@ -6,5 +7,5 @@ export const bounceProcessorService: ServiceDefinition = {
   description: 'Turns provider bounces into token invalidation, device delivery status and uninstall signals.',
   imports: [BounceProcessorModule],
   entities: [],
-  migrations: [],
+  migrations: [...EVENT_BUS_MIGRATIONS],
 };

@@ -1,3 +1,4 @@
+import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { DispatcherModule } from './app.module';
 
@@ -6,5 +7,5 @@ export const dispatcherService: ServiceDefinition = {
   description: 'Sends pushes through FCM, APNs and Web Push to eligible devices and publishes the outcomes.',
   imports: [DispatcherModule],
   entities: [],
-  migrations: [],
+  migrations: [...EVENT_BUS_MIGRATIONS],
 };

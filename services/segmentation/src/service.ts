@@ -1,3 +1,4 @@
+import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { SegmentationModule } from './app.module';
 
@@ -6,5 +7,5 @@ export const segmentationService: ServiceDefinition = {
   description: 'Segment filters, audience sizes and Braze-compatible user exports with push_tokens.',
   imports: [SegmentationModule],
   entities: [],
-  migrations: [],
+  migrations: [...EVENT_BUS_MIGRATIONS],
 };

@@ -1,3 +1,4 @@
+import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { SubscriptionStateModule } from './app.module';
 
@@ -6,5 +7,5 @@ export const subscriptionStateService: ServiceDefinition = {
   description: 'Owner of each user’s push subscription state (SUBSCRIBED, OPTED_IN, UNSUBSCRIBED).',
   imports: [SubscriptionStateModule],
   entities: [],
-  migrations: [],
+  migrations: [...EVENT_BUS_MIGRATIONS],
 };

@@ -1,3 +1,4 @@
+import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { TokenRegistryModule } from './app.module';
 
@@ -6,5 +7,5 @@ export const tokenRegistryService: ServiceDefinition = {
   description: 'Owner of device tokens: which token each device holds, its user, and whether it can show (foreground) or only receive silent (background) pushes.',
   imports: [TokenRegistryModule],
   entities: [],
-  migrations: [],
+  migrations: [...EVENT_BUS_MIGRATIONS],
 };
