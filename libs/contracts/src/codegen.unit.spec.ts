@@ -22,4 +22,11 @@ describe('generated TypeScript contract (npm run codegen)', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/generated is stale \(types\.ts, schemas\.ts\): run `npm run codegen`/);
   });
+
+  it('refuses two schemas that define the same TypeScript type differently', () => {
+    const run = codegen('--check', '--schemas', 'libs/contracts/src/fixtures/conflicting-types');
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/type Platform has two different definitions \(schemas\/sdk.user-events.v1\/A.v1.avsc and schemas\/sdk.user-events.v1\/B.v1.avsc\)/);
+  });
 });

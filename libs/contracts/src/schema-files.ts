@@ -46,15 +46,16 @@ export interface SchemaVersion {
 const FILE_NAME = /^([A-Z][A-Za-z0-9]*)\.v([1-9][0-9]*)\.avsc$/;
 
 /**
- * Reads every schema version under `dir` (laid out `<topic>/<RecordName>.v<N>.avsc`), sorted by topic, record and
- * version. Throws on anything that breaks the layout: a folder that is not a topic, a file name that does not name
- * the record inside, a schema that is not a namespaced record.
+ * Reads every schema version under `dir` (laid out `<topic>/<RecordName>.v<N>.avsc`; other files, such as a README,
+ * are ignored), sorted by topic, record and version. Throws on anything that breaks the layout: a folder that is not
+ * a topic, an `.avsc` file name that does not name the record inside, a schema that is not a namespaced record.
  */
 export function loadSchemaVersions(dir: string): SchemaVersion[] {
   const versions: SchemaVersion[] = [];
-  for (const topic of readdirSync(dir).sort()) {
+  const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+  for (const topic of topics.map((entry) => entry.name).sort()) {
     if (!(ALL_EVENT_TOPICS as readonly string[]).includes(topic)) throw new Error(`${join(dir, topic)}: not a topic of the contract (see Topics)`);
-    for (const name of readdirSync(join(dir, topic)).sort()) {
+    for (const name of readdirSync(join(dir, topic)).filter((n) => n.endsWith('.avsc')).sort()) {
       const file = `${topic}/${name}`;
       const match = FILE_NAME.exec(name);
       if (!match) throw new Error(`${join(dir, file)}: expected <RecordName>.v<N>.avsc`);
