@@ -22,9 +22,3 @@ export function assertSingleObjectHeader(bytes: Buffer): void {
     throw new TruncatedMessageError(`the message has ${bytes.length} bytes, fewer than the ${SINGLE_OBJECT_HEADER_LENGTH}-byte header`);
   }
 }
-
-/** The writer schema's fingerprint (unsigned) of a single-object encoded message. */
-export function writerFingerprintOf(bytes: Buffer): bigint {
-  assertSingleObjectHeader(bytes);
-  return bytes.readBigUInt64LE(2);
-}
