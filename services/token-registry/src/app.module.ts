@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { DevicesController } from './api/devices.controller';
 
-/** The service's own modules (projections, HTTP API) are imported here. */
-@Module({})
+/** token-registry's HTTP API over its devices read model. */
+@Module({ controllers: [DevicesController] })
 export class TokenRegistryModule {}

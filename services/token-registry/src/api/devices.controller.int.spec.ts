@@ -1,0 +1,99 @@
+import { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { LogCapture, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
+import { tokenRegistryService } from '../service';
+
+const TOKEN = 'apns-0123456789abcdef0123456789abcdef';
+
+describe('token-registry HTTP API', () => {
+  const url = uniqueDatabaseUrl('token_registry_api');
+  let dataSource: DataSource;
+  let app: INestApplication;
+  const asA = { Authorization: 'Bearer key-a' };
+  const asB = { Authorization: 'Bearer key-b' };
+
+  beforeAll(async () => {
+    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, API_KEYS: 'key-a=ws-a,key-b=ws-b', LOG_LEVEL: 'warn' });
+    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
+    await dataSource.query(
+      `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
+         foreground_enabled, background_enabled, provisional, last_session_at)
+       values ('ws-a', 'ios-app', 'phone-1', 'IOS', '17.4', 'kim', $1, 'active', true, true, false, '2026-11-01T10:00:00Z'),
+              ('ws-a', 'web-app', 'browser-1', 'WEB', null, null, null, 'removed', false, false, false, null)`,
+      [TOKEN],
+    );
+    await dataSource.query(
+      `insert into token_changelog (workspace_id, app_id, device_id, token, from_user_id, to_user_id, at, event_id)
+       values ('ws-a', 'ios-app', 'phone-1', $1, null, 'charlie', '2026-11-01T09:00:00Z', 'e1'),
+              ('ws-a', 'ios-app', 'phone-1', $1, 'charlie', 'kim', '2026-11-01T10:00:00Z', 'e2')`,
+      [TOKEN],
+    );
+    app = await createServiceApp(tokenRegistryService, config, dataSource, new LogCapture());
+    await app.init();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await dropDatabase(url);
+  });
+
+  it('serves a device in the DESIGN §4 shape with the token masked to its last 6 characters', async () => {
+    const response = await request(app.getHttpServer()).get('/devices/ios-app/phone-1').set(asA);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      workspace_id: 'ws-a',
+      app_id: 'ios-app',
+      device_id: 'phone-1',
+      platform: 'ios',
+      os_version: '17.4',
+      user_id: 'kim',
+      token: '*'.repeat(TOKEN.length - 6) + TOKEN.slice(-6),
+      token_status: 'active',
+      foreground_enabled: true,
+      background_enabled: true,
+      provisional: false,
+      last_session_at: '2026-11-01T10:00:00.000Z',
+    });
+  });
+
+  it('answers null token and session for a device without them', async () => {
+    const response = await request(app.getHttpServer()).get('/devices/web-app/browser-1').set(asA);
+
+    expect(response.body).toMatchObject({ platform: 'web', token: null, token_status: 'removed', last_session_at: null, user_id: null });
+  });
+
+  it('answers 404 for an unknown device, and for a device of another workspace', async () => {
+    expect((await request(app.getHttpServer()).get('/devices/ios-app/nope').set(asA)).status).toBe(404);
+    expect((await request(app.getHttpServer()).get('/devices/ios-app/phone-1').set(asB)).status).toBe(404);
+  });
+
+  it('answers 401 without an API key', async () => {
+    expect((await request(app.getHttpServer()).get('/devices/ios-app/phone-1')).status).toBe(401);
+  });
+
+  it('lists the token changelog of a user oldest first, both moves to and from the user, tokens masked', async () => {
+    const charlie = await request(app.getHttpServer()).get('/users/charlie/token-changelog').set(asA);
+    const kimInB = await request(app.getHttpServer()).get('/users/kim/token-changelog').set(asB);
+
+    expect(charlie.status).toBe(200);
+    expect(charlie.body.user_id).toBe('charlie');
+    expect(charlie.body.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id])).toEqual([
+      [null, 'charlie'],
+      ['charlie', 'kim'],
+    ]);
+    expect(charlie.body.entries[1]).toMatchObject({ app_id: 'ios-app', device_id: 'phone-1', at: '2026-11-01T10:00:00.000Z' });
+    expect(charlie.body.entries[0].token.endsWith(TOKEN.slice(-6))).toBe(true);
+    expect(JSON.stringify(charlie.body)).not.toContain(TOKEN);
+    expect(kimInB.body.entries).toEqual([]);
+  });
+
+  it('answers 400 naming the parameter for a blank id', async () => {
+    const response = await request(app.getHttpServer()).get('/devices/ios-app/%20').set(asA);
+
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(response.body)).toMatch(/device_id must not be empty/);
+  });
+});
