@@ -21,7 +21,7 @@ resolve_jars() {
   if [[ -f "$libs/.complete" ]]; then return; fi
   echo "kafka: resolving Apache Kafka jars from Maven Central into .cache/kafka-libs (once)"
   rm -rf "$libs" && mkdir -p "$libs"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime
   touch "$libs/.complete"
 }
 
