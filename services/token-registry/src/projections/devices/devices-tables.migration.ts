@@ -2,7 +2,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * token-registry's read model: one row per device (its current token, user, platform and push capability, as the
- * token rules T1–T9 leave them) and the token changelog (every move of a token between users, T3).
+ * token rules T1–T9 leave them), the token changelog (every move of a token between users, T3) and the tombstones of
+ * invalidated tokens (T8).
  */
 export class DevicesTables1763856100000 implements MigrationInterface {
   name = 'DevicesTables1763856100000';
@@ -22,6 +23,8 @@ export class DevicesTables1763856100000 implements MigrationInterface {
         background_enabled boolean not null default false,
         provisional boolean not null default false,
         last_session_at timestamptz,
+        -- The domain's whole device state (per-aspect "as of" times for T9, …); the columns above are read from it.
+        state jsonb not null default '{}',
         primary key (workspace_id, app_id, device_id)
       )`);
     await queryRunner.query('create index devices_by_user on devices (workspace_id, user_id) where user_id is not null');
@@ -39,11 +42,23 @@ export class DevicesTables1763856100000 implements MigrationInterface {
         at timestamptz not null,
         event_id text not null unique
       )`);
+    // T8: invalidated token strings; a new registration of one is sendable only on APNs after the 410 timestamp.
+    await queryRunner.query(`
+      create table token_tombstones (
+        workspace_id text not null,
+        app_id text not null,
+        token text not null,
+        provider_reason text not null,
+        provider_timestamp timestamptz,
+        invalidated_at timestamptz not null,
+        primary key (workspace_id, app_id, token)
+      )`);
     await queryRunner.query('create index token_changelog_from on token_changelog (workspace_id, from_user_id, at)');
     await queryRunner.query('create index token_changelog_to on token_changelog (workspace_id, to_user_id, at)');
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('drop table token_tombstones');
     await queryRunner.query('drop table token_changelog');
     await queryRunner.query('drop table devices');
   }
