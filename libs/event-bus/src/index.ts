@@ -2,5 +2,8 @@ export * from './admin/provision-topics';
 export * from './kafka';
 export * from './producer';
 export * from './outbox/outbox';
+export * from './projection/projection';
 export * from './projection/projection-runner';
+export * from './projection/dead-letter';
+export * from './metrics/bus-metrics';
 export * from './migrations/event-bus-tables';

@@ -3,32 +3,45 @@ import type { Logger } from 'pino';
 import { EventOf, TopicName, encodeEvent } from '@push/contracts';
 import { createKafka } from './kafka';
 
-export interface OutgoingEvent<T extends TopicName = TopicName> {
-  topic: T;
+/** One event to publish on a known topic, keyed as the contract says (`MessageKeys`). */
+export interface KeyedEvent<T extends TopicName = TopicName> {
   key: string;
   event: EventOf<T>;
 }
 
+/** An event together with its topic: what a projection returns for the outbox. */
+export interface OutgoingEvent<T extends TopicName = TopicName> extends KeyedEvent<T> {
+  topic: T;
+}
+
+/** An already-encoded message; `topic` is the physical topic name (prefix included). */
 export interface RawMessage {
   topic: string;
-  key: string | null;
+  key: Buffer | string | null;
   value: Buffer | null;
   headers?: IHeaders;
 }
 
+export interface EventProducerOptions {
+  brokers: string[];
+  clientId: string;
+  logger?: Logger;
+  /** Prepended to every contract topic name (isolated test runs, several deployments on one cluster); default none. */
+  topicPrefix?: string;
+}
+
 /**
  * The one producer of every service: idempotent, acks from all in-sync replicas, keys as the contract says, and every
- * record encoded (and so validated) against its schema before it leaves.
+ * record encoded (and so validated) against its schema before anything leaves.
  */
 export class EventProducer {
   private readonly producer: Producer;
   private readonly prefix: string;
-  private connected = false;
+  private connecting: Promise<void> | undefined;
 
-  constructor(options: { brokers: string[]; clientId: string; logger?: Logger; kafka?: Kafka; topicPrefix?: string }) {
+  constructor(options: EventProducerOptions, kafka?: Kafka) {
     this.prefix = options.topicPrefix ?? '';
-    const kafka = options.kafka ?? createKafka(options.clientId, options.brokers, options.logger);
-    this.producer = kafka.producer({
+    this.producer = (kafka ?? createKafka(options.clientId, options.brokers, options.logger)).producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // Java-compatible murmur2 partitioning: other teams' producers put a key on the same partition as ours.
@@ -37,28 +50,46 @@ export class EventProducer {
   }
 
   async connect(): Promise<void> {
-    if (this.connected) return;
-    await this.producer.connect();
-    this.connected = true;
+    this.connecting ??= this.producer.connect().catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    await this.connecting;
   }
 
   async disconnect(): Promise<void> {
-    if (!this.connected) return;
+    if (!this.connecting) return;
+    this.connecting = undefined;
     await this.producer.disconnect();
-    this.connected = false;
   }
 
-  /** Encodes and sends; resolves once Kafka has acknowledged every message. Throws ContractViolationError first. */
-  async publish(events: OutgoingEvent[]): Promise<void> {
-    await this.sendRaw(events.map((e) => ({ topic: this.prefix + e.topic, key: e.key, value: encodeEvent(e.topic, e.event as never) })));
+  /**
+   * Encodes every event of `topic` and sends them; resolves once Kafka acknowledged all of them. A record that does
+   * not validate against its schema throws `ContractViolationError` before anything is sent.
+   */
+  publish<T extends TopicName>(topic: T, events: readonly KeyedEvent<T>[]): Promise<void>;
+  /** The same for events of several topics at once. */
+  publish(events: readonly OutgoingEvent[]): Promise<void>;
+  async publish<T extends TopicName>(topicOrEvents: T | readonly OutgoingEvent[], events: readonly KeyedEvent<T>[] = []): Promise<void> {
+    const outgoing: readonly OutgoingEvent[] = typeof topicOrEvents === 'string' ? events.map((e) => ({ topic: topicOrEvents, ...e })) : topicOrEvents;
+    await this.sendRaw(outgoing.map((e) => this.encode(e)));
   }
 
-  /** Sends already-encoded messages (outbox rows, dead letters) in order, grouped by topic; topics are physical names. */
-  async sendRaw(messages: RawMessage[]): Promise<void> {
+  /** The encoded message of an event, addressed to its physical topic. Throws `ContractViolationError`. */
+  encode(event: OutgoingEvent): RawMessage {
+    return { topic: this.prefix + event.topic, key: event.key, value: encodeEvent(event.topic, event.event as never) };
+  }
+
+  /** Sends already-encoded messages (outbox rows, dead letters), in order per topic; resolves once acknowledged. */
+  async sendRaw(messages: readonly RawMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connect();
     const byTopic = new Map<string, RawMessage[]>();
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m]);
+    for (const m of messages) {
+      const batch = byTopic.get(m.topic);
+      if (batch) batch.push(m);
+      else byTopic.set(m.topic, [m]);
+    }
     await this.producer.sendBatch({
       acks: -1,
       compression: CompressionTypes.None,

@@ -28,6 +28,28 @@ export async function deleteTestTopics(prefix: string): Promise<void> {
   }
 }
 
+/** Moves a consumer group's committed offsets on `topic` back to the start, as an operator resetting it would. */
+export async function rewindGroup(groupId: string, topic: string): Promise<void> {
+  const admin = createKafka('test-rewind', testBrokers()).admin();
+  await admin.connect();
+  try {
+    await admin.resetOffsets({ groupId, topic, earliest: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The number of messages ever written to `topic` (sum of its partitions' high watermarks). */
+export async function messageCount(topic: string): Promise<number> {
+  const admin = createKafka('test-count', testBrokers()).admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Reads a topic from the beginning until `count` messages arrived (or fails after `timeoutMs`). */
 export async function readMessages(topic: string, count: number, timeoutMs = 15_000): Promise<KafkaMessage[]> {
   const consumer = createKafka('test-reader', testBrokers()).consumer({ groupId: `test-reader-${randomUUID()}`, maxWaitTimeInMs: 50 });

@@ -13,6 +13,18 @@ export function uniqueDatabaseUrl(prefix: string): string {
   return testServerUrl(`${prefix.replace(/[^a-z0-9_]/gi, '_')}_${randomUUID().slice(0, 8)}`.toLowerCase());
 }
 
+/** Creates an empty throwaway database (name from `uniqueDatabaseUrl`); drop it with `dropDatabase`. */
+export async function createDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  const client = new Client({ connectionString: testServerUrl() });
+  await client.connect();
+  try {
+    await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drops a test database, closing whatever connections are left on it. */
 export async function dropDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));

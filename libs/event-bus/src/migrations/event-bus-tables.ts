@@ -36,4 +36,29 @@ export class EventBusTables1763856000000 implements MigrationInterface {
   }
 }
 
-export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000];
+/**
+ * Dead letters go out unchanged: a poison message's key and headers may be any bytes, so the outbox keeps the key as
+ * bytea and header values as base64 (a list per name) instead of UTF-8 text.
+ */
+export class EventOutboxBinaryKeysAndHeaders1763870000000 implements MigrationInterface {
+  name = 'EventOutboxBinaryKeysAndHeaders1763870000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`alter table event_outbox alter column key type bytea using convert_to(key, 'UTF8')`);
+    await queryRunner.query(`
+      update event_outbox set headers = (
+        select coalesce(jsonb_object_agg(name, jsonb_build_array(encode(convert_to(value, 'UTF8'), 'base64'))), '{}')
+        from jsonb_each_text(headers) as h(name, value))`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      update event_outbox set headers = (
+        select coalesce(jsonb_object_agg(name, convert_from(decode(value ->> 0, 'base64'), 'UTF8')), '{}')
+        from jsonb_each(headers) as h(name, value))`);
+    await queryRunner.query(`alter table event_outbox alter column key type text using convert_from(key, 'UTF8')`);
+  }
+}
+
+/** Add these to every service's DataSource migrations. */
+export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000];

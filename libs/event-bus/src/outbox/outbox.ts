@@ -3,22 +3,27 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { EventProducer, RawMessage } from '../producer';
 
 const ROWS_PER_INSERT = 2000;
+/** Serialises drains across replicas sharing a database, so that the outbox is published in the order it was written. */
+const DRAIN_LOCK = 0x6576656e74;
 
 interface OutboxRow {
   id: string;
   topic: string;
-  key: string | null;
+  key: Buffer | null;
   value: Buffer | null;
-  headers: Record<string, string>;
+  headers: StoredHeaders;
 }
 
+/** Header values as base64 (a header may be any bytes), a list per name (Kafka allows repeats). */
+type StoredHeaders = Record<string, string[]>;
+
 /** Writes messages to the outbox inside the caller's transaction: they exist exactly when the batch committed. */
-export async function writeOutbox(tx: EntityManager, messages: RawMessage[]): Promise<void> {
+export async function writeOutbox(tx: EntityManager, messages: readonly RawMessage[]): Promise<void> {
   for (let start = 0; start < messages.length; start += ROWS_PER_INSERT) {
     const chunk = messages.slice(start, start + ROWS_PER_INSERT);
     const params: unknown[] = [];
     const rows = chunk.map((m) => {
-      params.push(m.topic, m.key, m.value, JSON.stringify(headersToJson(m.headers)));
+      params.push(m.topic, typeof m.key === 'string' ? Buffer.from(m.key, 'utf8') : m.key, m.value, JSON.stringify(storeHeaders(m.headers)));
       const n = params.length;
       return `($${n - 3}, $${n - 2}, $${n - 1}, $${n}::jsonb)`;
     });
@@ -27,24 +32,19 @@ export async function writeOutbox(tx: EntityManager, messages: RawMessage[]): Pr
 }
 
 /**
- * Publishes outbox rows in the order they were written and deletes them, in one transaction per chunk: the delete
- * commits only after Kafka acknowledged, so a crash in between re-sends (consumers dedupe by event_id) and never
- * loses. SKIP LOCKED lets replicas drain side by side.
+ * Publishes outbox rows in the order they were written, then deletes them: the delete commits only after Kafka
+ * acknowledged, so a crash in between sends them again (consumers dedupe by event_id) and never loses one.
+ * Returns how many were published.
  */
 export async function drainOutbox(dataSource: DataSource, producer: EventProducer, chunkSize = 1000): Promise<number> {
   let total = 0;
   for (;;) {
     const sent = await dataSource.transaction(async (tx) => {
-      const result = await tx.queryRunner!.query(
-        `delete from event_outbox where id in (select id from event_outbox order by id limit $1 for update skip locked)
-         returning id, topic, key, value, headers`,
-        [chunkSize],
-        true,
-      );
-      const rows: OutboxRow[] = result.records;
-      // DELETE … RETURNING does not promise an order; publish in the order the rows were written.
-      rows.sort((a, b) => Number(a.id) - Number(b.id));
-      await producer.sendRaw(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: r.headers })));
+      await tx.query('select pg_advisory_xact_lock($1)', [DRAIN_LOCK]);
+      const rows: OutboxRow[] = await tx.query('select id, topic, key, value, headers from event_outbox order by id limit $1', [chunkSize]);
+      if (rows.length === 0) return 0;
+      await producer.sendRaw(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: loadHeaders(r.headers) })));
+      await tx.query('delete from event_outbox where id = any($1::bigint[])', [rows.map((r) => r.id)]);
       return rows.length;
     });
     total += sent;
@@ -57,11 +57,20 @@ export async function outboxSize(dataSource: DataSource): Promise<number> {
   return count;
 }
 
-function headersToJson(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
+function storeHeaders(headers: IHeaders | undefined): StoredHeaders {
+  const stored: StoredHeaders = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === undefined) continue;
-    result[name] = Array.isArray(value) ? value.map(String).join(',') : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+    stored[name] = (Array.isArray(value) ? value : [value]).map((v) => Buffer.from(v).toString('base64'));
   }
-  return result;
+  return stored;
+}
+
+function loadHeaders(stored: StoredHeaders): IHeaders {
+  const headers: IHeaders = {};
+  for (const [name, values] of Object.entries(stored)) {
+    const buffers = values.map((v) => Buffer.from(v, 'base64'));
+    headers[name] = buffers.length === 1 ? buffers[0] : buffers;
+  }
+  return headers;
 }

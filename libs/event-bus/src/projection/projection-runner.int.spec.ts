@@ -4,37 +4,42 @@ import { Type } from 'avsc';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { MessageKeys, SCHEMA_VERSIONS, SdkDeviceEvent, Topics, dlqTopicOf, encodeEvent } from '@push/contracts';
+import { MessageKeys, SCHEMA_VERSIONS, SchemaRegistry, SdkDeviceEvent, Topics, decodeEvent, dlqTopicOf, encodeEvent, loadSchemaVersions } from '@push/contracts';
 import {
+  createDatabase,
   createTestTopics,
   deleteTestTopics,
   deviceEvents,
   dropDatabase,
   eventually,
+  messageCount,
   readMessages,
+  rewindGroup,
   testBrokers,
   uniqueDatabaseUrl,
   uniqueTopicPrefix,
 } from '@push/testing';
-import { createKafka } from '../kafka';
 import { EVENT_BUS_MIGRATIONS } from '../migrations/event-bus-tables';
 import { outboxSize } from '../outbox/outbox';
 import { EventProducer, RawMessage } from '../producer';
-import { ProjectionRunner } from './projection-runner';
-import { DeviceCounts1763856000001, countingProjection } from './fixtures/counting-projection';
+import { ConsumedEvent, Projection } from './projection';
+import { ProjectionRunner, ProjectionRunnerOptions } from './projection-runner';
+import { DeviceCounts1763856000001, REJECTED_DEVICE, countingProjection } from './fixtures/counting-projection';
 
 jest.setTimeout(60_000);
 
 const brokers = testBrokers();
 const silent = pino({ level: 'silent' });
 const repoRoot = join(__dirname, '../../../..');
+type DeviceTopic = typeof Topics.DeviceEvents;
+type Rows = Record<string, { events: number; last_type: string }>;
 
 /** A realistic little stream: devices registering, starting sessions, and now and then changing user. */
-function eventStream(devices: number, perDevice: number): SdkDeviceEvent[] {
+function eventStream(devices: number, perDevice: number, idPrefix = ''): SdkDeviceEvent[] {
   const events: SdkDeviceEvent[] = [];
   for (let i = 0; i < perDevice; i++) {
     for (let d = 0; d < devices; d++) {
-      const device = { workspace_id: 'ws', app_id: 'app', device_id: `d${d}` };
+      const device = { workspace_id: 'ws', app_id: 'app', device_id: `${idPrefix}d${d}` };
       const at = 1_700_000_000_000 + i * 1000;
       if (i === 0) events.push(deviceEvents.tokenRegistered(device, at, `token-${d}`));
       else if (i % 4 === 0) events.push(deviceEvents.changeUser(device, at, `u${d}-${i}`));
@@ -44,8 +49,8 @@ function eventStream(devices: number, perDevice: number): SdkDeviceEvent[] {
   return events;
 }
 
-function expectedCounts(events: SdkDeviceEvent[]): Record<string, { events: number; last_type: string }> {
-  const rows: Record<string, { events: number; last_type: string }> = {};
+function expectedRows(events: SdkDeviceEvent[]): Rows {
+  const rows: Rows = {};
   for (const e of events) {
     const key = MessageKeys.device(e.data.workspace_id, e.data.app_id, e.data.device_id);
     rows[key] = { events: (rows[key]?.events ?? 0) + 1, last_type: e.type };
@@ -53,14 +58,8 @@ function expectedCounts(events: SdkDeviceEvent[]): Record<string, { events: numb
   return rows;
 }
 
-async function openTestDatabase(url: string): Promise<DataSource> {
-  const { ensureDatabase } = await import('@push/service-kit');
-  await ensureDatabase(url);
-  return new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001], migrationsRun: true }).initialize();
-}
-
-async function rows(dataSource: DataSource): Promise<Record<string, { events: number; last_type: string }>> {
-  const result: Record<string, { events: number; last_type: string }> = {};
+async function rows(dataSource: DataSource): Promise<Rows> {
+  const result: Rows = {};
   for (const r of await dataSource.query('select device_key, events, last_type from device_counts')) result[r.device_key] = { events: r.events, last_type: r.last_type };
   return result;
 }
@@ -72,8 +71,26 @@ async function total(dataSource: DataSource): Promise<number> {
 
 async function publish(prefix: string, events: SdkDeviceEvent[]): Promise<void> {
   const producer = new EventProducer({ brokers, clientId: 'spec-producer', topicPrefix: prefix });
-  await producer.publish(events.map((event) => ({ topic: Topics.DeviceEvents, key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), event })));
+  await producer.publish(
+    Topics.DeviceEvents,
+    events.map((event) => ({ key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), event })),
+  );
   await producer.disconnect();
+}
+
+async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  const matching = metric?.values.filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value)) ?? [];
+  return matching.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Runs the crash child until it kills itself; returns the signal it died of. */
+async function runChildUntilKilled(url: string, prefix: string, group: string, ...mode: string[]): Promise<NodeJS.Signals | null> {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fixtures/crash-child.ts'), url, prefix, group, ...mode], {
+    cwd: repoRoot,
+    stdio: 'ignore',
+  });
+  return new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
 }
 
 describe('projection runner (real Kafka, real Postgres)', () => {
@@ -82,151 +99,244 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   });
 
-  async function setup(name: string) {
+  async function setup(name: string, partitions = 2) {
     const prefix = uniqueTopicPrefix(name);
     const url = uniqueDatabaseUrl(`bus_${name}`);
-    await createTestTopics(prefix, [Topics.DeviceEvents, Topics.UserEvents], 2);
-    const dataSource = await openTestDatabase(url);
+    await createTestTopics(prefix, [Topics.DeviceEvents, Topics.UserEvents], partitions);
+    await createDatabase(url);
+    const dataSource = await new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001], migrationsRun: true }).initialize();
     cleanups.push(() => deleteTestTopics(prefix), () => dropDatabase(url), () => dataSource.destroy());
-    const runner = (groupId: string, extra: Partial<ConstructorParameters<typeof ProjectionRunner>[0]> = {}) => {
-      const r = new ProjectionRunner({ projection: countingProjection({ groupId }), brokers, dataSource, logger: silent, metrics: new Registry(), topicPrefix: prefix, ...extra });
+    const group = `${name}-${prefix}`;
+    function runner(options: Partial<ProjectionRunnerOptions<DeviceTopic>> = {}): ProjectionRunner<DeviceTopic> {
+      const r = new ProjectionRunner({ projection: countingProjection({ groupId: group }), brokers, dataSource, logger: silent, metrics: new Registry(), topicPrefix: prefix, ...options });
       cleanups.push(() => r.stop());
       return r;
-    };
-    return { prefix, url, dataSource, runner, group: `${name}-${prefix}` };
+    }
+    return { prefix, url, dataSource, runner, group, source: prefix + Topics.DeviceEvents };
   }
 
-  it('applies every event once, and a redelivery from Kafka offsets reset to the start changes nothing', async () => {
-    const { prefix, dataSource, runner, group } = await setup('redelivery');
+  it('applies every event once, and the same events fed again after Kafka offsets are reset change nothing', async () => {
+    const { prefix, dataSource, runner, group, source } = await setup('redelivery');
     const first = eventStream(20, 10);
     await publish(prefix, first);
 
-    const clean = runner(group);
+    const clean = runner();
     await clean.start();
     await eventually(async () => (await total(dataSource)) === first.length, 20_000, 'all events applied');
     await clean.stop();
-    expect(await rows(dataSource)).toEqual(expectedCounts(first));
+    const afterCleanRun = await rows(dataSource);
+    expect(afterCleanRun).toEqual(expectedRows(first));
 
-    const admin = createKafka('spec-admin', brokers).admin();
-    await admin.connect();
-    await admin.resetOffsets({ groupId: group, topic: prefix + Topics.DeviceEvents, earliest: true });
-    await admin.disconnect();
-
-    const again = runner(group);
+    await rewindGroup(group, source);
+    const again = runner();
     await again.start();
-    const more = eventStream(5, 2).map((e) => ({ ...e, data: { ...e.data, event_id: `more-${e.data.event_id}` } })) as SdkDeviceEvent[];
+    const more = eventStream(5, 2, 'more-');
     await publish(prefix, more);
     await eventually(async () => (await total(dataSource)) === first.length + more.length, 20_000, 'new events applied');
     await again.stop();
 
-    expect(await rows(dataSource)).toEqual(expectedCounts([...first, ...more]));
+    expect(await rows(dataSource)).toEqual({ ...afterCleanRun, ...expectedRows(more) });
   });
 
-  it('ends with the same rows as a clean run after being killed in the middle of a transaction', async () => {
+  it('seeks to the stored offsets on assignment: when Kafka is behind, applied events are not even fetched again', async () => {
+    const { prefix, dataSource, runner, group, source } = await setup('seek', 3);
+    const events = eventStream(30, 4);
+    await publish(prefix, events);
+    const first = runner();
+    await first.start();
+    await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'all events applied');
+    await first.stop();
+    const stored = await dataSource.query('select partition, next_offset from consumer_offsets where group_id = $1 order by partition', [group]);
+
+    await rewindGroup(group, source);
+    const seen: string[] = [];
+    const counting = countingProjection({ groupId: group });
+    const recording: Projection<DeviceTopic> = { ...counting, apply: (batch, tx) => (seen.push(...batch.map((e) => `${e.partition}:${e.offset}`)), counting.apply(batch, tx)) };
+    const metrics = new Registry();
+    const second = runner({ projection: recording, metrics });
+    await second.start();
+    await eventually(() => second.isHealthy(), 10_000, 'consumer joined');
+    const more = eventStream(3, 1, 'late-');
+    await publish(prefix, more);
+    await eventually(async () => (await total(dataSource)) === events.length + more.length, 20_000, 'new events applied');
+    await second.stop();
+
+    expect(stored).toHaveLength(3);
+    expect(seen).toHaveLength(more.length);
+    for (const position of seen) {
+      const [partition, offset] = position.split(':').map(Number);
+      expect(offset).toBeGreaterThanOrEqual(Number(stored.find((s: { partition: number }) => s.partition === partition).next_offset));
+    }
+    expect(await metricValue(metrics, 'event_bus_events_skipped_total')).toBe(0);
+    expect(await rows(dataSource)).toEqual(expectedRows([...events, ...more]));
+  });
+
+  it('ends with the same rows as a clean run after being killed (SIGKILL) in the middle of a transaction', async () => {
     const { prefix, url, dataSource, runner, group } = await setup('crash');
     const events = eventStream(20, 20);
     await publish(prefix, events);
 
-    const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fixtures/crash-child.ts'), url, prefix, group, '120'], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
-    expect(signal).toBe('SIGKILL');
+    expect(await runChildUntilKilled(url, prefix, group, 'mid-transaction', '120')).toBe('SIGKILL');
     const partial = await total(dataSource);
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(events.length);
 
-    // The broker's minimum session timeout: the killed member's partitions move within seconds.
-    const restarted = runner(group, { sessionTimeoutMs: 6000 });
+    // The killed member's partitions move once its session (6 s, the broker's minimum) expires.
+    const restarted = runner({ sessionTimeoutMs: 6000 });
     await restarted.start();
     await eventually(async () => (await total(dataSource)) >= events.length, 30_000, 'all events applied after restart');
     await restarted.stop();
 
-    expect(await rows(dataSource)).toEqual(expectedCounts(events));
+    expect(await rows(dataSource)).toEqual(expectedRows(events));
   });
 
-  it('sends poison to the dead-letter topic with its headers and applies the valid messages around it', async () => {
-    const { prefix, dataSource, runner, group } = await setup('poison');
+  it('sends poison and contract violations to the dead-letter topic with their headers, and applies the valid messages around them', async () => {
+    const { dataSource, runner, source } = await setup('poison');
     const device = (id: string) => ({ workspace_id: 'ws', app_id: 'app', device_id: id });
     const key = 'ws:app:same-partition';
     const valid1 = encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device('before'), 1));
-    const valid2 = encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device('after'), 2));
-    const unknown = Buffer.from(valid1);
-    unknown.writeBigUInt64LE(7n, 2);
-    const contract = SCHEMA_VERSIONS.find((v) => v.record === 'PushPermissionChanged')!.schema;
-    const forged = Type.forSchema(JSON.parse(JSON.stringify(contract).replace('"NOT_DETERMINED"]', '"NOT_DETERMINED","BANANA"]')));
-    const permission = deviceEvents.pushPermissionChanged(device('x'), 3, 'DENIED');
-    const wrongEnum = Buffer.concat([encodeEvent(Topics.DeviceEvents, permission).subarray(0, 10), forged.toBuffer({ ...permission.data, push_permission: 'BANANA' })]);
-    const emptyDevice = encodeEvent(Topics.DeviceEvents, deviceEvents.appUninstalled(device(''), 4));
-    const poison: [Buffer, string][] = [
+    const valid2 = encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device('between'), 2));
+    const valid3 = encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device('after'), 3));
+    const unknownFingerprint = Buffer.from(valid1);
+    unknownFingerprint.writeBigUInt64LE(7n, 2);
+    const permissionChanged = SCHEMA_VERSIONS.find((v) => v.record === 'PushPermissionChanged')!.schema;
+    const forged = Type.forSchema(JSON.parse(JSON.stringify(permissionChanged).replace('"NOT_DETERMINED"]', '"NOT_DETERMINED","BANANA"]')));
+    const permission = deviceEvents.pushPermissionChanged(device('x'), 4, 'DENIED');
+    const wrongEnumSymbol = Buffer.concat([encodeEvent(Topics.DeviceEvents, permission).subarray(0, 10), forged.toBuffer({ ...permission.data, push_permission: 'BANANA' })]);
+    const wrongTopic = encodeEvent(Topics.UserEvents, {
+      type: 'PushSubscriptionSet',
+      data: { event_id: 'e', workspace_id: 'ws', user_id: 'u', occurred_at: 5, state: 'SUBSCRIBED', source: 'SDK' },
+    });
+    const sent: [Buffer, string | null][] = [
+      [valid1, null],
       [Buffer.from('{"not":"avro"}'), 'BAD_MAGIC'],
-      [unknown, 'UNKNOWN_FINGERPRINT'],
+      [unknownFingerprint, 'UNKNOWN_FINGERPRINT'],
+      [valid2, null],
       [valid1.subarray(0, 15), 'TRUNCATED'],
-      [wrongEnum, 'INVALID_BODY'],
-      [emptyDevice, 'CONTRACT_VIOLATION'],
+      [wrongEnumSymbol, 'INVALID_BODY'],
+      [wrongTopic, 'WRONG_TOPIC'],
+      [encodeEvent(Topics.DeviceEvents, deviceEvents.appUninstalled(device(''), 6)), 'CONTRACT_VIOLATION'],
+      [encodeEvent(Topics.DeviceEvents, deviceEvents.appUninstalled(device(REJECTED_DEVICE), 7)), 'CONTRACT_VIOLATION'],
+      [valid3, null],
     ];
     const producer = new EventProducer({ brokers, clientId: 'spec-poison' });
-    const messages: RawMessage[] = [valid1, ...poison.map(([value]) => value), valid2].map((value) => ({
-      topic: prefix + Topics.DeviceEvents,
-      key,
-      value,
-      headers: { 'trace-id': 'abc' },
-    }));
-    await producer.sendRaw(messages);
+    const binaryHeader = Buffer.from([0xff, 0x00, 0xc3]);
+    await producer.sendRaw(sent.map(([value]): RawMessage => ({ topic: source, key, value, headers: { 'trace-id': 'abc', binary: binaryHeader } })));
     await producer.disconnect();
 
     const metrics = new Registry();
-    const consumer = runner(group, { metrics });
+    const consumer = runner({ metrics });
     await consumer.start();
-    const dead = await readMessages(dlqTopicOf(prefix + Topics.DeviceEvents), poison.length);
-    await eventually(async () => (await total(dataSource)) === 2, 10_000, 'valid messages applied');
+    const poison = sent.map(([value, code], offset) => ({ value, code, offset })).filter((m) => m.code !== null);
+    const dead = await readMessages(dlqTopicOf(source), poison.length);
+    await eventually(async () => (await total(dataSource)) === 3, 10_000, 'valid messages applied');
+    await consumer.stop();
 
-    expect(Object.keys(await rows(dataSource)).sort()).toEqual(['ws:app:after', 'ws:app:before']);
+    expect(await rows(dataSource)).toEqual({
+      'ws:app:before': { events: 1, last_type: 'SessionStarted' },
+      'ws:app:between': { events: 1, last_type: 'SessionStarted' },
+      'ws:app:after': { events: 1, last_type: 'SessionStarted' },
+    });
+    expect(dead.map((m) => m.headers?.['dlq-error-code']?.toString())).toEqual(poison.map((p) => p.code));
     const sourcePartition = dead[0].headers?.['dlq-source-partition']?.toString();
-    expect(dead.map((m) => m.headers?.['dlq-error-code']?.toString())).toEqual(poison.map(([, code]) => code));
     dead.forEach((m, i) => {
-      expect(m.value).toEqual(poison[i][0]);
+      expect(m.value).toEqual(poison[i].value);
       expect(m.key?.toString()).toBe(key);
       expect(m.headers?.['trace-id']?.toString()).toBe('abc');
-      expect(m.headers?.['dlq-source-topic']?.toString()).toBe(prefix + Topics.DeviceEvents);
+      expect(m.headers?.binary).toEqual(binaryHeader);
+      expect(m.headers?.['dlq-source-topic']?.toString()).toBe(source);
       expect(m.headers?.['dlq-source-partition']?.toString()).toBe(sourcePartition);
-      expect(m.headers?.['dlq-source-offset']?.toString()).toBe(String(i + 1));
+      expect(m.headers?.['dlq-source-offset']?.toString()).toBe(String(poison[i].offset));
       expect(m.headers?.['dlq-error']?.toString().length).toBeGreaterThan(0);
     });
-    expect(await metrics.getSingleMetricAsString('event_bus_dead_letters_total')).toMatch(/code="BAD_MAGIC"} 1/);
+    expect(dead.at(-1)?.headers?.['dlq-error']?.toString()).toMatch(/not registered/);
+    expect(await metricValue(metrics, 'event_bus_dead_letters_total', { topic: Topics.DeviceEvents, code: 'CONTRACT_VIOLATION' })).toBe(2);
+    expect(await metricValue(metrics, 'event_bus_dead_letters_total', { topic: Topics.DeviceEvents, code: 'BAD_MAGIC' })).toBe(1);
+    expect(await metricValue(metrics, 'event_bus_dead_letters_total')).toBe(poison.length);
   });
 
-  it('publishes outbox events exactly once when Kafka was unreachable between the database commit and the send', async () => {
-    const { prefix, dataSource, runner, group } = await setup('outbox');
+  it('retries a batch that fails with a non-contract error, dead-letters nothing and commits nothing until it succeeds', async () => {
+    const { prefix, dataSource, runner, group, source } = await setup('db-error', 1);
+    const events = eventStream(3, 2);
+    await publish(prefix, events);
+    let failuresLeft = 3;
+    const counting = countingProjection({ groupId: group });
+    const flaky: Projection<DeviceTopic> = {
+      ...counting,
+      async apply(batch, tx) {
+        await counting.apply(batch, tx);
+        if (failuresLeft-- > 0) throw new Error('connection to the database lost');
+      },
+    };
+    const metrics = new Registry();
+    const consumer = runner({ projection: flaky, metrics, retry: { initialMs: 300, maxMs: 300 } });
+    await consumer.start();
+
+    await eventually(async () => (await metricValue(metrics, 'event_bus_batch_failures_total')) >= 1, 10_000, 'a failed batch');
+    expect(consumer.isHealthy()).toBe(false);
+    expect(await total(dataSource)).toBe(0);
+    expect(await dataSource.query('select * from consumer_offsets')).toEqual([]);
+    await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'events applied after the retries');
+    await consumer.stop();
+
+    expect(await metricValue(metrics, 'event_bus_batch_failures_total')).toBe(3);
+    expect(await rows(dataSource)).toEqual(expectedRows(events));
+    expect(await messageCount(dlqTopicOf(source))).toBe(0);
+  });
+
+  it.each([
+    ['before-send', 'exactly once'],
+    ['after-send', 'again, with the same event_ids'],
+  ])('publishes outbox events after a crash %s of the Kafka send: %s', async (moment) => {
+    const { prefix, url, dataSource, runner, group } = await setup(`outbox-${moment}`, 1);
     const events = eventStream(4, 5);
-    const changes = events.filter((e) => e.type === 'ChangeUser');
+    const expectedIds = events.filter((e) => e.type === 'ChangeUser').map((e) => `sub-${e.data.event_id}`);
     await publish(prefix, events);
 
-    class UnreachableKafka extends EventProducer {
-      override async sendRaw(): Promise<void> {
-        throw new Error('broker unreachable');
-      }
-    }
-    const unreachable = new UnreachableKafka({ brokers, clientId: 'spec-broken' });
-    const broken = runner(group, { producer: unreachable });
-    await broken.start();
-    await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'events applied');
-    await broken.stop();
-    await unreachable.disconnect();
-    expect(await outboxSize(dataSource)).toBe(changes.length);
+    expect(await runChildUntilKilled(url, prefix, group, moment)).toBe('SIGKILL');
+    const waiting = await outboxSize(dataSource);
+    expect(waiting).toBeGreaterThan(0);
 
-    const healthy = runner(group);
-    await healthy.start();
-    const published = await readMessages(prefix + Topics.UserEvents, changes.length);
-    await healthy.stop();
+    const restarted = runner({ sessionTimeoutMs: 6000 });
+    await restarted.start();
+    await eventually(async () => (await total(dataSource)) === events.length, 30_000, 'all events applied');
+    await eventually(async () => (await outboxSize(dataSource)) === 0, 10_000, 'outbox drained');
+    await restarted.stop();
 
-    const admin = createKafka('spec-admin', brokers).admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(prefix + Topics.UserEvents);
-    await admin.disconnect();
-    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(changes.length);
-    expect(new Set(published.map((m) => m.key?.toString())).size).toBe(changes.length);
-    expect(await outboxSize(dataSource)).toBe(0);
+    const published = prefix + Topics.UserEvents;
+    const count = await messageCount(published);
+    const ids = (await readMessages(published, count)).map((m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id);
+    expect(new Set(ids)).toEqual(new Set(expectedIds));
+    if (moment === 'before-send') expect(ids).toHaveLength(expectedIds.length);
+    else expect(ids.length).toBeGreaterThan(expectedIds.length);
+  });
+
+  it('reads a message written with an older schema version through the runner, into the current version', async () => {
+    const { runner, group, source } = await setup('schema-evolution', 1);
+    // The published schemas plus a TokenRegistered v2 (adds sdk_version): messages encoded today are the old version.
+    const v2 = loadSchemaVersions(join(repoRoot, 'libs/contracts/src/fixtures/compatible'));
+    const schemas = new SchemaRegistry([...SCHEMA_VERSIONS, ...v2]);
+    const device = { workspace_id: 'ws', app_id: 'app', device_id: 'old-sdk' };
+    const written = deviceEvents.tokenRegistered(device, 1, 'token-1', { user_id: 'u1' });
+    const newer = deviceEvents.tokenRegistered({ ...device, device_id: 'new-sdk' }, 2, 'token-2');
+    const producer = new EventProducer({ brokers, clientId: 'spec-versions' });
+    await producer.sendRaw([
+      { topic: source, key: 'ws:app:old-sdk', value: encodeEvent(Topics.DeviceEvents, written) },
+      { topic: source, key: 'ws:app:new-sdk', value: schemas.encode(Topics.DeviceEvents, { type: 'TokenRegistered', data: { ...newer.data, sdk_version: '5.1.0' } } as never) },
+    ]);
+    await producer.disconnect();
+    const received: ConsumedEvent<DeviceTopic>[] = [];
+    const counting = countingProjection({ groupId: group });
+    const consumer = runner({ projection: { ...counting, apply: (batch, tx) => (received.push(...batch), counting.apply(batch, tx)) }, schemas });
+    await consumer.start();
+    await eventually(() => received.length === 2, 10_000, 'both versions applied');
+    await consumer.stop();
+
+    expect(received.map((e) => e.event)).toEqual([
+      { type: 'TokenRegistered', data: { ...written.data, sdk_version: null } },
+      { type: 'TokenRegistered', data: { ...newer.data, sdk_version: '5.1.0' } },
+    ]);
+    expect(received[0]).toMatchObject({ topic: Topics.DeviceEvents, partition: 0, offset: '0', key: 'ws:app:old-sdk' });
+    expect(received[0].timestamp).toBeGreaterThan(Date.now() - 60_000);
   });
 });

@@ -1,72 +1,60 @@
-import { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
+import { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { DataSource, EntityManager } from 'typeorm';
-import { CodecError, EventOf, TopicName, decodeEvent, dlqTopicOf, encodeEvent } from '@push/contracts';
+import { CodecError, EventOf, SchemaRegistry, TopicName, contractRegistry } from '@push/contracts';
 import { createKafka } from '../kafka';
-import { drainOutbox, writeOutbox } from '../outbox/outbox';
-import { EventProducer, OutgoingEvent, RawMessage } from '../producer';
-
-/** One decoded message handed to a projection. */
-export interface ConsumedEvent<T extends TopicName = TopicName> {
-  /** The contract topic (without the deployment's prefix). */
-  topic: T;
-  partition: number;
-  offset: string;
-  key: string | null;
-  /** Kafka's timestamp of the message (epoch ms). */
-  timestamp: number;
-  event: EventOf<T>;
-}
-
-export interface Projection<T extends TopicName> {
-  /** The consumer group; also the key of this projection's stored offsets. */
-  groupId: string;
-  topics: readonly T[];
-  /**
-   * Contract checks beyond the schema (an empty token, a web token that is not a PushSubscription, …): a reason sends
-   * the message to the dead-letter topic instead of the projection; null lets it through.
-   */
-  validate?(event: ConsumedEvent<T>): string | null;
-  /** Applies a batch in offset order inside the transaction that also stores the offsets; returns events to publish. */
-  apply(events: ConsumedEvent<T>[], tx: EntityManager): Promise<OutgoingEvent[] | void>;
-}
+import { BusMetrics, busMetrics } from '../metrics/bus-metrics';
+import { drainOutbox, outboxSize, writeOutbox } from '../outbox/outbox';
+import { EventProducer, RawMessage } from '../producer';
+import { DeadLetterCode, deadLetter } from './dead-letter';
+import { ConsumedEvent, ContractViolation, Projection } from './projection';
+import { retryDelayMs } from './retry-delay';
 
 export interface ProjectionRunnerOptions<T extends TopicName> {
   projection: Projection<T>;
   brokers: string[];
   dataSource: DataSource;
   logger: Logger;
+  /** The service's one prom-client registry. */
   metrics: Registry;
   /** Shared with the service's HTTP writes; created (and owned) by the runner when absent. */
   producer?: EventProducer;
   /** Prepended to every contract topic name (isolated test runs, several deployments on one cluster); default none. */
   topicPrefix?: string;
-  /** Longest wait for more data before a fetch returns: low for freshness (default 20 ms). */
+  /** Longest wait for `minBytes` before a fetch returns: low for freshness (default 20 ms). */
   maxWaitTimeInMs?: number;
+  /** A fetch returns as soon as this many bytes are there (default 1: at once). */
+  minBytes?: number;
   /** Bytes fetched per partition at most (default 1 MiB). */
   maxBytesPerPartition?: number;
-  /** Messages applied per transaction at most; a larger fetch is applied in several (default 2000). */
+  /** Bytes per fetch at most, all partitions together (default 10 MiB). */
+  maxBytes?: number;
+  /** Messages applied per transaction at most; a larger fetched batch is applied in several (default 2000). */
   maxEventsPerTransaction?: number;
   /** Partitions applied concurrently, each in its own transaction (default 1). */
   partitionsConsumedConcurrently?: number;
   /** How long the group waits for a silent (crashed) member before moving its partitions (default 30 s). */
   sessionTimeoutMs?: number;
+  /** Backoff of a batch that failed with a non-contract error: first and longest wait (default 200 ms, 10 s). */
+  retry?: { initialMs: number; maxMs: number };
+  /** The schema versions messages are read with (default: every version under schemas/). */
+  schemas?: SchemaRegistry;
 }
 
-interface BusMetrics {
-  applied: Counter<'group' | 'topic'>;
-  deadLetters: Counter<'group' | 'topic' | 'code'>;
-  lag: Gauge<'group' | 'topic' | 'partition'>;
-  batchSeconds: Histogram<'group'>;
-}
+type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; outboxRows: number; nextOffset: string };
+type Decoded<T extends TopicName> = ConsumedEvent<T> | { code: DeadLetterCode; reason: string };
+
+const OUTBOX_RETRY_MS = 1000;
+const HEARTBEAT_MS = 3000;
 
 /**
- * The one consumer runner of every service. Each fetched batch is decoded, checked, applied and its next offset stored
- * in ONE Postgres transaction; Kafka offsets are committed only afterwards and serve as a hint. Postgres is the truth:
- * on assignment the consumer seeks to the stored offsets, and inside the transaction the stored offset row is locked
- * and every message below it skipped, so redelivery, restarts and rebalances apply each event exactly once in effect.
- * Poison goes to `<topic>.dlq` through the outbox, in the same transaction, and never blocks the partition.
+ * The one consumer runner of every service. Each fetched batch (or each `maxEventsPerTransaction` slice of it) is
+ * decoded, checked, applied and its partition's next offset stored in ONE Postgres transaction; Kafka offsets are
+ * committed only afterwards and are a hint. Postgres is the truth: on assignment the consumer seeks to the stored
+ * offsets, and inside the transaction the stored offset row is locked and every message below it skipped, so
+ * redelivery, restarts and rebalances apply each event exactly once in effect. Poison goes to `<topic>.dlq` through
+ * the outbox, in the same transaction, and never blocks its partition; any other error rolls back and retries.
  */
 export class ProjectionRunner<T extends TopicName> {
   private readonly consumer: Consumer;
@@ -75,149 +63,189 @@ export class ProjectionRunner<T extends TopicName> {
   private readonly metrics: BusMetrics;
   private readonly projection: Projection<T>;
   private readonly prefix: string;
+  private readonly schemas: SchemaRegistry;
+  private readonly log: Logger;
+  /** Stored next offsets by `<physical topic>:<partition>`, as this process last read or wrote them. */
+  private readonly knownOffsets = new Map<string, string>();
   private running = false;
-  private connected = false;
-  /** Set when published events may wait in the outbox (a batch wrote some, or a drain failed). */
+  private joined = false;
+  private failingBatches = 0;
   private outboxPending = true;
+  private draining: Promise<void> | undefined;
+  private outboxTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProjectionRunnerOptions<T>) {
     this.projection = options.projection;
     this.prefix = options.topicPrefix ?? '';
-    const kafka = createKafka(`${options.projection.groupId}-consumer`, options.brokers, options.logger);
-    this.consumer = kafka.consumer({
+    this.schemas = options.schemas ?? contractRegistry;
+    this.log = options.logger.child({ group: options.projection.groupId });
+    this.consumer = createKafka(`${options.projection.groupId}-consumer`, options.brokers, options.logger).consumer({
       groupId: options.projection.groupId,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 20,
+      minBytes: options.minBytes ?? 1,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
-      maxBytes: 10 * 1024 * 1024,
+      maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+      heartbeatInterval: HEARTBEAT_MS,
     });
     this.ownsProducer = !options.producer;
     this.producer =
       options.producer ??
       new EventProducer({ brokers: options.brokers, clientId: `${options.projection.groupId}-producer`, logger: options.logger, topicPrefix: this.prefix });
     this.metrics = busMetrics(options.metrics);
-    this.consumer.on(this.consumer.events.CONNECT, () => (this.connected = true));
-    this.consumer.on(this.consumer.events.DISCONNECT, () => (this.connected = false));
-    this.consumer.on(this.consumer.events.CRASH, (e) => {
-      this.connected = false;
-      options.logger.error({ err: e.payload.error, group: this.projection.groupId }, 'consumer crashed; kafkajs restarts it');
+    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.seekToStoredOffsets(e.payload.memberAssignment);
     });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => void this.seekToStoredOffsets(e.payload.memberAssignment));
+    this.consumer.on(CRASH, (e) => {
+      this.joined = false;
+      this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+    });
+    this.consumer.on(STOP, () => (this.joined = false));
+    this.consumer.on(DISCONNECT, () => (this.joined = false));
   }
 
-  /** Connected to the broker and consuming. */
+  /** True while the consumer is in its group, running, and its batches are not failing. */
   isHealthy(): boolean {
-    return this.running && this.connected;
+    return this.running && this.joined && this.failingBatches === 0;
   }
 
+  /** Publishes what a previous run left in the outbox, then joins the group and consumes. */
   async start(): Promise<void> {
     await this.producer.connect();
-    // Whatever a crash left in the outbox goes out first; if Kafka refuses now, the next batch tries again.
-    await this.drain().catch((error) => this.options.logger.warn({ err: error }, 'outbox not drained at start'));
+    await this.drainOutbox();
+    await this.loadStoredOffsets();
     await this.consumer.connect();
-    this.connected = true;
     for (const topic of this.projection.topics) await this.consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
+    this.running = true;
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.running = true;
+    this.outboxTimer = setInterval(() => {
+      if (this.outboxPending) void this.drainOutbox();
+    }, OUTBOX_RETRY_MS);
   }
 
   /** Stops fetching, lets the batch in flight finish and commit, publishes what it produced, disconnects. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    clearInterval(this.outboxTimer);
     await this.consumer.disconnect();
-    await this.drain().catch((error) => this.options.logger.error({ err: error }, 'outbox not drained at stop; the next start publishes it'));
+    await this.drainOutbox();
     if (this.ownsProducer) await this.producer.disconnect();
   }
 
-  private async drain(): Promise<void> {
-    try {
-      await drainOutbox(this.options.dataSource, this.producer);
-      this.outboxPending = false;
-    } catch (error) {
-      this.outboxPending = true;
-      throw error;
-    }
-  }
-
-  private async onBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const topic = batch.topic.slice(this.prefix.length) as T;
-    const chunkSize = this.options.maxEventsPerTransaction ?? 2000;
-    for (let start = 0; start < batch.messages.length; start += chunkSize) {
+    const { groupId } = this.projection;
+    const perTransaction = this.options.maxEventsPerTransaction ?? 2000;
+    for (let start = 0; start < batch.messages.length; start += perTransaction) {
       if (!isRunning() || isStale()) return;
-      const messages = batch.messages.slice(start, start + chunkSize);
-      const timer = this.metrics.batchSeconds.startTimer({ group: this.projection.groupId });
-      const outcome = await this.applyInTransaction(topic, batch.partition, messages);
-      timer();
-      if (outcome === 'gap') return;
+      const messages = batch.messages.slice(start, start + perTransaction);
+      const outcome = await this.applyUntilDone(topic, batch.partition, messages, payload);
+      if (outcome === 'rewound' || outcome === 'stopped') return;
 
-      const { groupId } = this.projection;
       this.metrics.applied.inc({ group: groupId, topic }, outcome.applied);
-      for (const code of outcome.deadLetterCodes) this.metrics.deadLetters.inc({ group: groupId, topic, code });
-      const last = messages[messages.length - 1].offset;
-      resolveOffset(last);
-      await commitOffsetsIfNecessary({
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
-      });
-      await heartbeat();
-      this.metrics.lag.set({ group: groupId, topic, partition: String(batch.partition) }, Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last) - 1n)));
-      if (outcome.published || this.outboxPending) await this.drain();
+      if (outcome.skipped) this.metrics.skipped.inc({ group: groupId, topic }, outcome.skipped);
+      for (const code of outcome.deadLetters) this.metrics.deadLetters.inc({ topic, code });
+      this.knownOffsets.set(`${batch.topic}:${batch.partition}`, outcome.nextOffset);
+      resolveOffset(messages[messages.length - 1].offset);
+      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.nextOffset }] }] });
+      const lag = BigInt(batch.highWatermark) - BigInt(outcome.nextOffset);
+      this.metrics.lag.set({ group: groupId, topic, partition: String(batch.partition) }, lag > 0n ? Number(lag) : 0);
+      if (outcome.outboxRows > 0) {
+        this.outboxPending = true;
+        await this.drainOutbox();
+      }
     }
   }
 
-  private async applyInTransaction(
-    topic: T,
-    partition: number,
-    messages: KafkaMessage[],
-  ): Promise<'gap' | { applied: number; deadLetterCodes: string[]; published: boolean }> {
+  /**
+   * Applies one slice of a batch until it commits. A `ContractViolation` from the projection dead-letters that event
+   * and applies the slice again without it; any other error (database down, a bug) rolls back, waits with growing
+   * backoff and tries again — nothing is committed or dead-lettered meanwhile, and the partition waits.
+   */
+  private async applyUntilDone(topic: T, partition: number, messages: KafkaMessage[], payload: EachBatchPayload): Promise<Outcome | 'rewound' | 'stopped'> {
+    const rejected = new Map<string, string>();
+    for (let failures = 0; ; ) {
+      const heartbeats = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+      const timer = this.metrics.batchSeconds.startTimer({ group: this.projection.groupId });
+      try {
+        const outcome = await this.applyInTransaction(topic, partition, messages, rejected);
+        timer();
+        if (failures > 0) this.failingBatches--;
+        return outcome;
+      } catch (error) {
+        if (error instanceof ContractViolation && error.event.partition === partition && !rejected.has(error.event.offset) && isIn(messages, error.event.offset)) {
+          rejected.set(error.event.offset, error.reason);
+          continue;
+        }
+        if (failures++ === 0) this.failingBatches++;
+        this.metrics.batchFailures.inc({ group: this.projection.groupId });
+        const delay = retryDelayMs(failures, this.options.retry);
+        this.log.error({ err: error, topic, partition, offset: messages[0].offset, failures, retryInMs: delay }, 'batch rolled back; retrying');
+        if (!(await this.sleepWhileRunning(delay, payload))) {
+          this.failingBatches--;
+          return 'stopped';
+        }
+      } finally {
+        clearInterval(heartbeats);
+      }
+    }
+  }
+
+  private async applyInTransaction(topic: T, partition: number, messages: KafkaMessage[], rejected: Map<string, string>): Promise<Outcome | 'rewound'> {
     const { groupId } = this.projection;
     return this.options.dataSource.transaction(async (tx) => {
       const stored = await lockStoredOffset(tx, groupId, topic, partition);
-      const first = BigInt(messages[0].offset);
-      if (stored !== null && first > stored) {
-        // Kafka would skip events the read model has not seen (its committed offset is ahead of ours): go back.
-        this.consumer.seek({ topic: this.prefix + topic, partition, offset: stored.toString() });
-        return 'gap' as const;
+      if (stored !== null && BigInt(messages[0].offset) > BigInt(stored)) {
+        // Kafka's committed offset is ahead of the read model (a restored database): go back rather than leave a gap.
+        this.consumer.seek({ topic: this.prefix + topic, partition, offset: stored });
+        return 'rewound' as const;
       }
-      const fresh = stored === null ? messages : messages.filter((m) => BigInt(m.offset) >= stored);
-      if (fresh.length === 0) return { applied: 0, deadLetterCodes: [], published: false };
+      const fresh = stored === null ? messages : messages.filter((m) => BigInt(m.offset) >= BigInt(stored));
+      const skipped = messages.length - fresh.length;
+      if (fresh.length === 0) return { applied: 0, skipped, deadLetters: [], outboxRows: 0, nextOffset: stored as string };
+      const nextOffset = (BigInt(fresh[fresh.length - 1].offset) + 1n).toString();
+      const outcome: Outcome = { applied: 0, skipped, deadLetters: [], outboxRows: 0, nextOffset };
 
       const valid: ConsumedEvent<T>[] = [];
-      const deadLetters: RawMessage[] = [];
+      const outbox: RawMessage[] = [];
       for (const message of fresh) {
-        const decoded = this.decode(topic, partition, message);
+        const decoded = this.decode(topic, partition, message, rejected);
         if ('event' in decoded) valid.push(decoded);
-        else deadLetters.push(deadLetter(this.prefix + topic, partition, message, decoded.code, decoded.reason));
+        else {
+          outbox.push(deadLetter(this.prefix + topic, partition, message, decoded.code, decoded.reason));
+          outcome.deadLetters.push(decoded.code);
+        }
       }
-
-      const outgoing = valid.length ? ((await this.projection.apply(valid, tx)) ?? []) : [];
-      const published: RawMessage[] = outgoing.map((o) => ({ topic: this.prefix + o.topic, key: o.key, value: encodeEvent(o.topic, o.event as never) }));
-      await writeOutbox(tx, [...deadLetters, ...published]);
-      const next = BigInt(fresh[fresh.length - 1].offset) + 1n;
+      const published = valid.length > 0 ? ((await this.projection.apply(valid, tx)) ?? []) : [];
+      for (const event of published) outbox.push(this.producer.encode(event));
+      await writeOutbox(tx, outbox);
       await tx.query(
         `insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, $3, $4)
          on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
-        [groupId, topic, partition, next.toString()],
+        [groupId, topic, partition, nextOffset],
       );
-      return {
-        applied: valid.length,
-        deadLetterCodes: deadLetters.map((d) => String(d.headers?.['dlq-error-code'])),
-        published: deadLetters.length + published.length > 0,
-      };
+      outcome.applied = valid.length;
+      outcome.outboxRows = outbox.length;
+      return outcome;
     });
   }
 
-  private decode(topic: T, partition: number, message: KafkaMessage): ConsumedEvent<T> | { code: string; reason: string } {
+  private decode(topic: T, partition: number, message: KafkaMessage, rejected: Map<string, string>): Decoded<T> {
+    const violation = rejected.get(message.offset);
+    if (violation !== undefined) return { code: 'CONTRACT_VIOLATION', reason: violation };
+    if (!message.value) return { code: 'EMPTY', reason: 'the message has no value' };
     let event: EventOf<T>;
     try {
-      if (!message.value) return { code: 'EMPTY', reason: 'message has no value' };
-      event = decodeEvent(topic, message.value);
+      event = this.schemas.decode(topic, message.value);
     } catch (error) {
       if (error instanceof CodecError) return { code: error.code, reason: error.message };
       throw error;
@@ -230,70 +258,76 @@ export class ProjectionRunner<T extends TopicName> {
       timestamp: Number(message.timestamp),
       event,
     };
-    const violation = this.projection.validate?.(consumed) ?? null;
-    return violation === null ? consumed : { code: 'CONTRACT_VIOLATION', reason: violation };
+    const reason = this.projection.validate?.(consumed) ?? null;
+    return reason === null ? consumed : { code: 'CONTRACT_VIOLATION', reason };
   }
 
-  private async seekToStoredOffsets(assignment: Record<string, number[]>): Promise<void> {
-    try {
-      const rows: { topic: string; partition: number; next_offset: string }[] = await this.options.dataSource.query(
-        'select topic, partition, next_offset from consumer_offsets where group_id = $1',
-        [this.projection.groupId],
-      );
-      const stored = new Map(rows.map((r) => [`${r.topic}:${r.partition}`, r.next_offset]));
+  /** One drain at a time; a failure leaves the rows for the next batch or the retry timer (nothing is lost). */
+  private drainOutbox(): Promise<void> {
+    this.draining ??= (async () => {
+      try {
+        await drainOutbox(this.options.dataSource, this.producer);
+        this.outboxPending = false;
+      } catch (error) {
+        this.outboxPending = true;
+        this.log.warn({ err: error }, 'outbox not drained; retrying');
+      }
+      const size = await outboxSize(this.options.dataSource).catch(() => undefined);
+      if (size !== undefined) this.metrics.outboxSize.set({ group: this.projection.groupId }, size);
+    })().finally(() => (this.draining = undefined));
+    return this.draining;
+  }
+
+  private async loadStoredOffsets(): Promise<void> {
+    const rows: { topic: string; partition: number; next_offset: string }[] = await this.options.dataSource.query(
+      'select topic, partition, next_offset from consumer_offsets where group_id = $1',
+      [this.projection.groupId],
+    );
+    for (const r of rows) this.knownOffsets.set(`${this.prefix}${r.topic}:${r.partition}`, r.next_offset);
+  }
+
+  /**
+   * Seeks at once to the offsets this process knows (exact on the first join), then re-reads them from the database
+   * in case another replica advanced them meanwhile. The check inside each transaction stays the guarantee.
+   */
+  private seekToStoredOffsets(assignment: Record<string, number[]>): void {
+    const seekKnown = () => {
       for (const [topic, partitions] of Object.entries(assignment)) {
         for (const partition of partitions) {
-          const offset = stored.get(`${topic.slice(this.prefix.length)}:${partition}`);
+          const offset = this.knownOffsets.get(`${topic}:${partition}`);
           if (offset !== undefined) this.consumer.seek({ topic, partition, offset });
         }
       }
-    } catch (error) {
-      // Not fatal: the in-transaction check still skips applied events and rewinds over gaps.
-      this.options.logger.warn({ err: error, group: this.projection.groupId }, 'could not seek to stored offsets');
+    };
+    seekKnown();
+    const before = new Map(this.knownOffsets);
+    void this.loadStoredOffsets()
+      .then(() => {
+        if ([...this.knownOffsets].some(([key, offset]) => before.get(key) !== offset)) seekKnown();
+      })
+      .catch((error) => this.log.warn({ err: error }, 'could not re-read stored offsets after a rebalance'));
+  }
+
+  /** Waits `ms` (heartbeating); false when the runner was stopped or the partition reassigned meanwhile. */
+  private async sleepWhileRunning(ms: number, { isRunning, isStale, heartbeat }: EachBatchPayload): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (!isRunning() || isStale()) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+      await heartbeat().catch(() => undefined);
     }
+    return isRunning() && !isStale();
   }
 }
 
-async function lockStoredOffset(tx: EntityManager, groupId: string, topic: string, partition: number): Promise<bigint | null> {
+async function lockStoredOffset(tx: EntityManager, groupId: string, topic: string, partition: number): Promise<string | null> {
   const rows: { next_offset: string }[] = await tx.query(
     'select next_offset from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update',
     [groupId, topic, partition],
   );
-  return rows.length ? BigInt(rows[0].next_offset) : null;
+  return rows.length ? rows[0].next_offset : null;
 }
 
-function deadLetter(topic: string, partition: number, message: KafkaMessage, code: string, reason: string): RawMessage {
-  const headers: IHeaders = {
-    ...(message.headers ?? {}),
-    'dlq-error': reason,
-    'dlq-error-code': code,
-    'dlq-source-topic': topic,
-    'dlq-source-partition': String(partition),
-    'dlq-source-offset': message.offset,
-  };
-  return { topic: dlqTopicOf(topic), key: message.key?.toString('utf8') ?? null, value: message.value, headers };
-}
-
-function busMetrics(registry: Registry): BusMetrics {
-  const existing = <M>(name: string) => registry.getSingleMetric(name) as M | undefined;
-  return {
-    applied:
-      existing<Counter<'group' | 'topic'>>('event_bus_events_applied_total') ??
-      new Counter({ name: 'event_bus_events_applied_total', help: 'Events applied to read models.', labelNames: ['group', 'topic'], registers: [registry] }),
-    deadLetters:
-      existing<Counter<'group' | 'topic' | 'code'>>('event_bus_dead_letters_total') ??
-      new Counter({ name: 'event_bus_dead_letters_total', help: 'Messages sent to <topic>.dlq, by error code.', labelNames: ['group', 'topic', 'code'], registers: [registry] }),
-    lag:
-      existing<Gauge<'group' | 'topic' | 'partition'>>('event_bus_consumer_lag') ??
-      new Gauge({ name: 'event_bus_consumer_lag', help: 'Messages behind the partition end after the last applied batch.', labelNames: ['group', 'topic', 'partition'], registers: [registry] }),
-    batchSeconds:
-      existing<Histogram<'group'>>('event_bus_batch_seconds') ??
-      new Histogram({
-        name: 'event_bus_batch_seconds',
-        help: 'Time to apply one transaction of events.',
-        labelNames: ['group'],
-        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-        registers: [registry],
-      }),
-  };
+function isIn(messages: KafkaMessage[], offset: string): boolean {
+  return BigInt(offset) >= BigInt(messages[0].offset) && BigInt(offset) <= BigInt(messages[messages.length - 1].offset);
 }
