@@ -171,6 +171,30 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     expect(await rows(dataSource)).toEqual(expectedRows([...events, ...more]));
   });
 
+  it('skips fetched messages below the stored offset: events another replica applied meanwhile are not applied twice', async () => {
+    const { prefix, dataSource, runner, group } = await setup('skip', 1);
+    const metrics = new Registry();
+    const consumer = runner({ metrics });
+    await consumer.start();
+    await eventually(() => consumer.isHealthy(), 10_000, 'consumer joined');
+    const appliedElsewhere = eventStream(5, 4);
+    await dataSource.transaction(async (tx) => {
+      await countingProjection({ groupId: group }).apply(
+        appliedElsewhere.map((event, offset) => ({ topic: Topics.DeviceEvents, partition: 0, offset: String(offset), key: null, timestamp: 0, event })),
+        tx,
+      );
+      await tx.query('insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, 0, $3)', [group, Topics.DeviceEvents, appliedElsewhere.length]);
+    });
+
+    const later = eventStream(5, 1, 'later-');
+    await publish(prefix, [...appliedElsewhere, ...later]);
+    await eventually(async () => (await total(dataSource)) === appliedElsewhere.length + later.length, 20_000, 'later events applied');
+    await consumer.stop();
+
+    expect(await metricValue(metrics, 'event_bus_events_skipped_total')).toBe(appliedElsewhere.length);
+    expect(await rows(dataSource)).toEqual(expectedRows([...appliedElsewhere, ...later]));
+  });
+
   it('ends with the same rows as a clean run after being killed (SIGKILL) in the middle of a transaction', async () => {
     const { prefix, url, dataSource, runner, group } = await setup('crash');
     const events = eventStream(20, 20);
