@@ -209,7 +209,8 @@ export class ProjectionRunner<T extends TopicName> {
         this.consumer.seek({ topic: this.prefix + topic, partition, offset: stored });
         return 'rewound' as const;
       }
-      const fresh = stored === null ? messages : messages.filter((m) => BigInt(m.offset) >= BigInt(stored));
+      const redelivered = stored !== null && BigInt(messages[0].offset) < BigInt(stored);
+      const fresh = redelivered ? messages.filter((m) => BigInt(m.offset) >= BigInt(stored)) : messages;
       const skipped = messages.length - fresh.length;
       if (fresh.length === 0) return { applied: 0, skipped, deadLetters: [], outboxRows: 0, nextOffset: stored as string };
       const nextOffset = (BigInt(fresh[fresh.length - 1].offset) + 1n).toString();
@@ -240,7 +241,7 @@ export class ProjectionRunner<T extends TopicName> {
   }
 
   private decode(topic: T, partition: number, message: KafkaMessage, rejected: Map<string, string>): Decoded<T> {
-    const violation = rejected.get(message.offset);
+    const violation = rejected.size > 0 ? rejected.get(message.offset) : undefined;
     if (violation !== undefined) return { code: 'CONTRACT_VIOLATION', reason: violation };
     if (!message.value) return { code: 'EMPTY', reason: 'the message has no value' };
     let event: EventOf<T>;
