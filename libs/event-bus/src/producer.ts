@@ -67,12 +67,8 @@ export class EventProducer {
    * Encodes every event of `topic` and sends them; resolves once Kafka acknowledged all of them. A record that does
    * not validate against its schema throws `ContractViolationError` before anything is sent.
    */
-  publish<T extends TopicName>(topic: T, events: readonly KeyedEvent<T>[]): Promise<void>;
-  /** The same for events of several topics at once. */
-  publish(events: readonly OutgoingEvent[]): Promise<void>;
-  async publish<T extends TopicName>(topicOrEvents: T | readonly OutgoingEvent[], events: readonly KeyedEvent<T>[] = []): Promise<void> {
-    const outgoing: readonly OutgoingEvent[] = typeof topicOrEvents === 'string' ? events.map((e) => ({ topic: topicOrEvents, ...e })) : topicOrEvents;
-    await this.sendRaw(outgoing.map((e) => this.encode(e)));
+  async publish<T extends TopicName>(topic: T, events: readonly KeyedEvent<T>[]): Promise<void> {
+    await this.sendRaw(events.map((e) => this.encode({ topic, ...e } as OutgoingEvent)));
   }
 
   /** The encoded message of an event, addressed to its physical topic. Throws `ContractViolationError`. */

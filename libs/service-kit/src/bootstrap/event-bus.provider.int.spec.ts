@@ -48,7 +48,10 @@ describe('ServiceEventBus', () => {
   it('runs the projections a service registers, reports them on /health, and stops them with the app', async () => {
     const producer = new EventProducer({ brokers: testBrokers(), clientId: 'kit-spec', topicPrefix: prefix });
     const events = ['d1', 'd2', 'd3'].map((id) => deviceEvents.appUninstalled({ workspace_id: 'ws', app_id: 'app', device_id: id }, 1));
-    await producer.publish(events.map((event) => ({ topic: Topics.DeviceEvents, key: MessageKeys.device('ws', 'app', event.data.device_id), event })));
+    await producer.publish(
+      Topics.DeviceEvents,
+      events.map((event) => ({ key: MessageKeys.device('ws', 'app', event.data.device_id), event })),
+    );
     await producer.disconnect();
 
     await eventually(() => seen.length === 3, 20_000, 'events projected');
