@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Platform, PushPermission, SdkDeviceEvent } from '@push/contracts';
+import type { DeviceDeliveryEvent, Platform, PushPermission, SdkDeviceEvent } from '@push/contracts';
 
 export interface DeviceRef {
   workspace_id: string;
@@ -50,5 +50,22 @@ export const deviceEvents = {
   },
   appUninstalled(device: DeviceRef, at: number): SdkDeviceEvent {
     return { type: 'AppUninstalled', data: base(device, at) };
+  },
+};
+
+/** Builders of bounce-processor's device delivery events. */
+export const deliveryEvents = {
+  tokenInvalidated(device: DeviceRef, at: number, token: string, options: { platform?: Platform; provider_reason?: string; provider_timestamp?: number | null } = {}): DeviceDeliveryEvent {
+    return {
+      type: 'TokenInvalidated',
+      data: {
+        ...base(device, at),
+        bounce_event_id: null,
+        platform: options.platform ?? 'IOS',
+        token,
+        provider_reason: options.provider_reason ?? 'Unregistered',
+        provider_timestamp: options.provider_timestamp ?? null,
+      },
+    };
   },
 };

@@ -323,6 +323,236 @@ export interface PushSent {
   provider_message_id: string | null;
 }
 
+/** The app was opened on the device (a SessionStarted newer than any before): the last-active device of a user is the one with the latest session (D4). */
+export interface DeviceSessionRecorded {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+}
+
+/** What attributed the device to another user. */
+export type UserChangeCause = 'CHANGE_USER' | 'LOGGED_OUT' | 'SDK_REPORTED';
+
+/** T3/T4: the device is attributed to another user, or to none. With a token this moves the token between users: user_id (the new user) has it and previous_user_id no longer has it. user_id null is a detach (logout, or an SDK report of an anonymous device): the token stays on the device but belongs to no user. */
+export interface DeviceUserChanged {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The device's user before; null when it was anonymous. */
+  previous_user_id: string | null;
+  /** The sendable token the device holds, which moves with it; null when it holds none. */
+  token: string | null;
+  /** CHANGE_USER (login/identify), LOGGED_OUT (UserLoggedOut), SDK_REPORTED (a TokenRegistered or SessionStarted named another user, or none). */
+  cause: UserChangeCause;
+}
+
+/** T5/T6: what the OS lets the app do on this device changed (or is known for the first time): platform, OS version, notification permission, and so whether the device's token (when it holds one) is foreground-enabled and background-capable. Consumers combine it with the token events; they never re-derive T5. */
+export interface PushCapabilityChanged {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The OS version as the SDK reported it. */
+  os_version: string | null;
+  /** The OS notification permission now. */
+  push_permission: PushPermission;
+  /** The permission before this change; null when none was known. */
+  previous_push_permission: PushPermission | null;
+  /** From a PushPermissionChanged: true when the user answered an OS prompt, false when changed in settings; null for other causes. */
+  prompted: boolean | null;
+  /** T5: the OS lets the app show notifications (AUTHORIZED; PROVISIONAL on iOS, quietly; Android below 13 unless DENIED). */
+  foreground_enabled: boolean;
+  /** T5: silent (background) pushes reach the app: IOS and ANDROID always, WEB never. */
+  background_enabled: boolean;
+  /** iOS provisional authorization: notifications are delivered quietly to the notification centre. */
+  provisional: boolean;
+}
+
+/** The device now holds a sendable token and held none before (first registration, registration after an uninstall or invalidation, or a token taken over from another device, T2). Together with the latest PushCapabilityChanged it tells whether the token is foreground-enabled and background-capable. */
+export interface TokenAssigned {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The token; for WEB the JSON PushSubscription. */
+  token: string;
+  /** T2: the device of the same app that held this token before; null when no other device held it. */
+  moved_from_device_id: string | null;
+}
+
+/** Why a device lost its sendable token. */
+export type TokenRemovalReason = 'UNINSTALLED' | 'INVALIDATED' | 'MOVED_TO_ANOTHER_DEVICE' | 'SUPERSEDED_BY_INVALIDATED_TOKEN';
+
+/** The device no longer holds a sendable token: the app was uninstalled (T7), the provider invalidated the token (T8), another device took the token over (T2), or the device registered a token that had been invalidated (T8). */
+export interface TokenRemoved {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The token that is no longer sendable on this device. */
+  token: string;
+  /** UNINSTALLED (T7), INVALIDATED (T8, see provider_reason), MOVED_TO_ANOTHER_DEVICE (T2, see moved_to_device_id), SUPERSEDED_BY_INVALIDATED_TOKEN (T1+T8: the device registered a token string that stays invalidated). */
+  reason: TokenRemovalReason;
+  /** MOVED_TO_ANOTHER_DEVICE: the device that holds the token now. */
+  moved_to_device_id: string | null;
+  /** INVALIDATED: the provider's reason string (Unregistered, NotRegistered, 410, …). */
+  provider_reason: string | null;
+}
+
+/** The device registered again the sendable token it already holds (the SDK does this at every session start): a sign that the token is alive, which clears a bounced or suppressed delivery status (B2). Nothing about the token changed. */
+export interface TokenRenewed {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The token, unchanged. */
+  token: string;
+}
+
+/** T1: a new registration replaced the sendable token the device held. */
+export interface TokenReplaced {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The device's user after this change; null when the device is anonymous (T4: an anonymous device's token belongs to no user and counts nowhere). */
+  user_id: string | null;
+  /** The new token; for WEB the JSON PushSubscription. */
+  token: string;
+  /** The token it replaces, no longer assigned to anything. */
+  previous_token: string;
+  /** T2: the device of the same app that held the new token before; null when no other device held it. */
+  moved_from_device_id: string | null;
+}
+
+/** S1: a device event named this user for the first time in the workspace (as the device's user). Published once per user, on the device where it was first seen. */
+export interface UserFirstSeen {
+  /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event (sdk.device-events.v1 or bounce-processor.device-delivery.v1) that caused this one. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, token-registry applies causes in occurred_at order (T9). */
+  occurred_at: number;
+  /** The device's platform; null only while no event of the device has named it yet. */
+  platform: Platform | null;
+  /** The user seen for the first time. */
+  user_id: string;
+}
+
+/** B3: a provider answered that the token is permanently invalid. token-registry removes it from its device and tombstones the token string (T8). */
+export interface TokenInvalidated {
+  /** Unique id of this event (UUID); redeliveries carry the same id. */
+  event_id: string;
+  /** event_id of the PushBounced that showed the token invalid, when there was one. */
+  bounce_event_id: string | null;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device the token was sent to (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** The device's push platform. */
+  platform: Platform;
+  /** When the provider answered (epoch milliseconds). */
+  occurred_at: number;
+  /** The invalid token. */
+  token: string;
+  /** The provider's own reason string (Unregistered, BadDeviceToken, messaging/registration-token-not-registered, NotRegistered, 410, …). */
+  provider_reason: string;
+  /** APNs 410: when the token stopped being valid (epoch milliseconds). A registration of the same token after this instant is a token Apple re-issued: it is sendable again (T8). */
+  provider_timestamp: number | null;
+}
+
 /** The events on `sdk.device-events.v1`. */
 export type SdkDeviceEvent =
   | TypedEvent<'AppUninstalled', AppUninstalled>
@@ -347,14 +577,23 @@ export type DispatchOutcomeEvent =
   | TypedEvent<'PushFailed', PushFailed>
   | TypedEvent<'PushSent', PushSent>;
 
-/** The events on `token-registry.device-tokens.v1` (no schema published yet). */
-export type DeviceTokenEvent = never;
+/** The events on `token-registry.device-tokens.v1`. */
+export type DeviceTokenEvent =
+  | TypedEvent<'DeviceSessionRecorded', DeviceSessionRecorded>
+  | TypedEvent<'DeviceUserChanged', DeviceUserChanged>
+  | TypedEvent<'PushCapabilityChanged', PushCapabilityChanged>
+  | TypedEvent<'TokenAssigned', TokenAssigned>
+  | TypedEvent<'TokenRemoved', TokenRemoved>
+  | TypedEvent<'TokenRenewed', TokenRenewed>
+  | TypedEvent<'TokenReplaced', TokenReplaced>
+  | TypedEvent<'UserFirstSeen', UserFirstSeen>;
 
 /** The events on `subscription-state.user-subscriptions.v1` (no schema published yet). */
 export type UserSubscriptionEvent = never;
 
-/** The events on `bounce-processor.device-delivery.v1` (no schema published yet). */
-export type DeviceDeliveryEvent = never;
+/** The events on `bounce-processor.device-delivery.v1`. */
+export type DeviceDeliveryEvent =
+  | TypedEvent<'TokenInvalidated', TokenInvalidated>;
 
 /** The events each topic carries. */
 export interface TopicEventMap {
@@ -376,7 +615,7 @@ export const RECORDS_BY_TOPIC = {
   'sdk.user-events.v1': ['PushSubscriptionSet'],
   'dispatch.requests.v1': ['DispatchRequested'],
   'dispatch.outcomes.v1': ['DispatchCompleted', 'PushBounced', 'PushFailed', 'PushSent'],
-  'token-registry.device-tokens.v1': [],
+  'token-registry.device-tokens.v1': ['DeviceSessionRecorded', 'DeviceUserChanged', 'PushCapabilityChanged', 'TokenAssigned', 'TokenRemoved', 'TokenRenewed', 'TokenReplaced', 'UserFirstSeen'],
   'subscription-state.user-subscriptions.v1': [],
-  'bounce-processor.device-delivery.v1': [],
+  'bounce-processor.device-delivery.v1': ['TokenInvalidated'],
 } as const satisfies Record<TopicName, readonly string[]>;

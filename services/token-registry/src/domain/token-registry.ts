@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { DeviceDeliveryEvent, DeviceTokenEvent, SdkDeviceEvent } from '@push/contracts';
+import { Cause, decide } from './decide';
+import type { DeviceFact } from './device-facts';
+import { DeviceState, isNewer, unknownDevice, unreachable } from './device-state';
+import { evolve } from './evolve';
+
+/** What token-registry consumes. */
+export type TokenRegistryInput = SdkDeviceEvent | DeviceDeliveryEvent;
+
+export interface DeviceRef {
+  workspaceId: string;
+  appId: string;
+  deviceId: string;
+}
+
+/** T8: a token string a provider declared invalid. */
+export interface Tombstone {
+  providerReason: string;
+  /** APNs 410 timestamp: registrations after it are re-issued tokens. */
+  providerTimestamp: number | null;
+  invalidatedAt: number;
+}
+
+const SEP = '\u0000';
+const deviceKey = (ref: DeviceRef) => `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`;
+const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
+const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
+
+/** UUID (version 5 layout) of a name: the same cause always yields the same event ids. */
+function nameBasedUuid(name: string): string {
+  const hash = createHash('sha1').update(name).digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** T8: may this registration make a tombstoned token sendable? Only on APNs, after the 410 timestamp. */
+export function staysInvalidated(tombstone: Tombstone | undefined, platform: DeviceState['platform'], registeredAt: number): boolean {
+  if (!tombstone) return false;
+  return !(platform === 'IOS' && tombstone.providerTimestamp !== null && registeredAt > tombstone.providerTimestamp);
+}
+
+/**
+ * The part of the registry that a batch of events touches: device states, which device holds each token (T2), the
+ * tombstones (T8) and the users already seen (S1). The projection loads it from Postgres, `handle` applies events to it
+ * (pure, in memory) and the projection writes back what `changed` lists. Unit tests use it directly.
+ */
+export class TokenRegistry {
+  private readonly devices = new Map<string, { ref: DeviceRef; state: DeviceState }>();
+  private readonly holders = new Map<string, string>();
+  private readonly tombstones = new Map<string, Tombstone>();
+  private readonly seenUsers = new Set<string>();
+  readonly changed = {
+    devices: new Map<string, DeviceRef>(),
+    tombstones: new Map<string, { workspaceId: string; appId: string; token: string; tombstone: Tombstone }>(),
+    users: new Map<string, { workspaceId: string; userId: string }>(),
+  };
+
+  putDevice(ref: DeviceRef, state: DeviceState): void {
+    this.setDevice(ref, state);
+  }
+
+  putTombstone(workspaceId: string, appId: string, token: string, tombstone: Tombstone): void {
+    this.tombstones.set(tokenKey(workspaceId, appId, token), tombstone);
+  }
+
+  putSeenUser(workspaceId: string, userId: string): void {
+    this.seenUsers.add(userKey(workspaceId, userId));
+  }
+
+  device(ref: DeviceRef): DeviceState {
+    return this.devices.get(deviceKey(ref))?.state ?? unknownDevice;
+  }
+
+  knowsDevice(ref: DeviceRef): boolean {
+    return this.devices.has(deviceKey(ref));
+  }
+
+  tombstone(workspaceId: string, appId: string, token: string): Tombstone | undefined {
+    return this.tombstones.get(tokenKey(workspaceId, appId, token));
+  }
+
+  /** Applies one consumed event; returns the events to publish, in order, with their deterministic ids. */
+  handle(input: TokenRegistryInput): DeviceTokenEvent[] {
+    const { data } = input;
+    const ref: DeviceRef = { workspaceId: data.workspace_id, appId: data.app_id, deviceId: data.device_id };
+    const events = [...this.firstSightings(input, ref), ...this.apply(input, ref)];
+    const seen = new Map<string, number>();
+    for (const event of events) {
+      const name = `${data.event_id}${SEP}${event.data.device_id}${SEP}${event.type}`;
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      event.data.event_id = nameBasedUuid(`${name}${SEP}${n}`);
+    }
+    return events;
+  }
+
+  private apply(input: TokenRegistryInput, ref: DeviceRef): DeviceTokenEvent[] {
+    const cause = (device: DeviceRef): Cause => ({ ...device, causeEventId: input.data.event_id });
+    const at = input.data.occurred_at;
+    switch (input.type) {
+      case 'TokenRegistered':
+        return this.register(input.data, ref, cause);
+      case 'SessionStarted': {
+        const d = input.data;
+        return this.step(ref, { type: 'SessionStarted', at, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, userId: d.user_id }, cause(ref));
+      }
+      case 'ChangeUser':
+        return this.step(ref, { type: 'ChangeUser', at, userId: input.data.user_id }, cause(ref));
+      case 'UserLoggedOut':
+        return this.step(ref, { type: 'UserLoggedOut', at }, cause(ref));
+      case 'PushPermissionChanged': {
+        const d = input.data;
+        return this.step(ref, { type: 'PushPermissionChanged', at, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, prompted: d.prompted }, cause(ref));
+      }
+      case 'AppUninstalled':
+        return this.step(ref, { type: 'AppUninstalled', at }, cause(ref));
+      case 'TokenInvalidated':
+        return this.invalidate(input.data, cause);
+      default:
+        return unreachable(input);
+    }
+  }
+
+  /** T1, T2, T8. */
+  private register(data: Extract<TokenRegistryInput, { type: 'TokenRegistered' }>['data'], ref: DeviceRef, cause: (device: DeviceRef) => Cause): DeviceTokenEvent[] {
+    const at = data.occurred_at;
+    const fact: Extract<DeviceFact, { type: 'TokenRegistered' }> = {
+      type: 'TokenRegistered',
+      at,
+      platform: data.platform,
+      osVersion: data.os_version,
+      permission: data.push_permission,
+      userId: data.user_id,
+      token: data.token,
+      staysInvalidated: staysInvalidated(this.tombstone(ref.workspaceId, ref.appId, data.token), data.platform, at),
+      takenFromDeviceId: null,
+    };
+    const holderId = this.holders.get(tokenKey(ref.workspaceId, ref.appId, data.token));
+    const registrationIsCurrent = isNewer(at, this.device(ref).tokenAsOf);
+    if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent) return this.step(ref, fact, cause(ref));
+
+    const holder: DeviceRef = { ...ref, deviceId: holderId };
+    const heldSince = this.device(holder).tokenAsOf;
+    if (isNewer(at, heldSince)) {
+      // The token moved here: the previous holder loses it first, so that it is never on two devices.
+      const lost = this.step(holder, { type: 'TokenTakenOver', at, token: data.token, byDeviceId: ref.deviceId }, cause(holder));
+      return [...lost, ...this.step(ref, { ...fact, takenFromDeviceId: holderId }, cause(ref))];
+    }
+    // A late registration: the token has been on the other device since after it. T1 still applies (this device's
+    // previous token was replaced then), and the token then moved on (T2).
+    const replaced = this.step(ref, fact, cause(ref));
+    return [...replaced, ...this.step(ref, { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId }, cause(ref))];
+  }
+
+  /** T8: tombstone the token string and remove it from whichever device of the app holds it now. */
+  private invalidate(data: Extract<TokenRegistryInput, { type: 'TokenInvalidated' }>['data'], cause: (device: DeviceRef) => Cause): DeviceTokenEvent[] {
+    const key = tokenKey(data.workspace_id, data.app_id, data.token);
+    const previous = this.tombstones.get(key);
+    const tombstone: Tombstone = {
+      providerReason: previous && previous.invalidatedAt > data.occurred_at ? previous.providerReason : data.provider_reason,
+      providerTimestamp: maxOrNull(previous?.providerTimestamp ?? null, data.provider_timestamp),
+      invalidatedAt: Math.max(previous?.invalidatedAt ?? data.occurred_at, data.occurred_at),
+    };
+    this.tombstones.set(key, tombstone);
+    this.changed.tombstones.set(key, { workspaceId: data.workspace_id, appId: data.app_id, token: data.token, tombstone });
+
+    const holderId = this.holders.get(key);
+    if (holderId === undefined) return [];
+    const holder: DeviceRef = { workspaceId: data.workspace_id, appId: data.app_id, deviceId: holderId };
+    return this.step(
+      holder,
+      { type: 'TokenInvalidated', at: data.occurred_at, token: data.token, providerReason: data.provider_reason, providerTimestamp: data.provider_timestamp },
+      cause(holder),
+    );
+  }
+
+  /** S1: a user named as a device's user for the first time in the workspace. */
+  private firstSightings(input: TokenRegistryInput, ref: DeviceRef): DeviceTokenEvent[] {
+    const userId = input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser' ? input.data.user_id : null;
+    if (userId === null) return [];
+    const key = userKey(ref.workspaceId, userId);
+    if (this.seenUsers.has(key)) return [];
+    this.seenUsers.add(key);
+    this.changed.users.set(key, { workspaceId: ref.workspaceId, userId });
+    const device = this.device(ref);
+    return [
+      {
+        type: 'UserFirstSeen',
+        data: {
+          event_id: '',
+          cause_event_id: input.data.event_id,
+          workspace_id: ref.workspaceId,
+          app_id: ref.appId,
+          device_id: ref.deviceId,
+          occurred_at: input.data.occurred_at,
+          platform: 'platform' in input.data ? input.data.platform : device.platform,
+          user_id: userId,
+        },
+      },
+    ];
+  }
+
+  private step(ref: DeviceRef, fact: DeviceFact, cause: Cause): DeviceTokenEvent[] {
+    const before = this.device(ref);
+    const after = evolve(before, fact);
+    if (after === before && this.knowsDevice(ref)) return [];
+    this.setDevice(ref, after);
+    this.changed.devices.set(deviceKey(ref), ref);
+    return decide(before, after, fact, cause);
+  }
+
+  private setDevice(ref: DeviceRef, state: DeviceState): void {
+    const key = deviceKey(ref);
+    const previous = this.devices.get(key)?.state;
+    if (previous?.token && this.holders.get(tokenKey(ref.workspaceId, ref.appId, previous.token)) === ref.deviceId) {
+      this.holders.delete(tokenKey(ref.workspaceId, ref.appId, previous.token));
+    }
+    if (state.token) this.holders.set(tokenKey(ref.workspaceId, ref.appId, state.token), ref.deviceId);
+    this.devices.set(key, { ref, state });
+  }
+}
+
+const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
