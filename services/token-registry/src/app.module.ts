@@ -1,6 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ServiceEventBus } from '@push/service-kit';
 import { DevicesController } from './api/devices.controller';
+import { DevicesProjection } from './projections/devices/devices.projection';
 
-/** token-registry's HTTP API over its devices read model. */
+/** token-registry: the devices projection (token rules T1–T9) and the HTTP API over its read model. */
 @Module({ controllers: [DevicesController] })
-export class TokenRegistryModule {}
+export class TokenRegistryModule {
+  constructor(bus: ServiceEventBus) {
+    bus.project(new DevicesProjection());
+  }
+}

@@ -1,7 +1,8 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { LogCapture, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { Topics } from '@push/contracts';
+import { LogCapture, createTestTopics, deleteTestTopics, dropDatabase, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
 import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
 import { tokenRegistryService } from '../service';
 
@@ -9,13 +10,15 @@ const TOKEN = 'apns-0123456789abcdef0123456789abcdef';
 
 describe('token-registry HTTP API', () => {
   const url = uniqueDatabaseUrl('token_registry_api');
+  const prefix = uniqueTopicPrefix('token-registry-api');
   let dataSource: DataSource;
   let app: INestApplication;
   const asA = { Authorization: 'Bearer key-a' };
   const asB = { Authorization: 'Bearer key-b' };
 
   beforeAll(async () => {
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, API_KEYS: 'key-a=ws-a,key-b=ws-b', LOG_LEVEL: 'warn' });
+    await createTestTopics(prefix, [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens], 1);
+    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, API_KEYS: 'key-a=ws-a,key-b=ws-b', LOG_LEVEL: 'warn' });
     dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
     await dataSource.query(
       `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
@@ -36,6 +39,7 @@ describe('token-registry HTTP API', () => {
 
   afterAll(async () => {
     await app.close();
+    await deleteTestTopics(prefix);
     await dropDatabase(url);
   });
 

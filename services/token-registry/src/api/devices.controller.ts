@@ -26,7 +26,7 @@ export class DevicesController {
       workspace_id: row.workspace_id,
       app_id: row.app_id,
       device_id: row.device_id,
-      platform: row.platform.toLowerCase(),
+      platform: row.platform?.toLowerCase() ?? null,
       os_version: row.os_version,
       user_id: row.user_id,
       token: maskToken(row.token),

@@ -55,7 +55,7 @@ export class TokenRegistry {
   readonly changed = {
     devices: new Map<string, DeviceRef>(),
     tombstones: new Map<string, { workspaceId: string; appId: string; token: string; tombstone: Tombstone }>(),
-    users: new Map<string, { workspaceId: string; userId: string }>(),
+    users: new Map<string, { workspaceId: string; userId: string; firstSeenAt: number }>(),
   };
 
   putDevice(ref: DeviceRef, state: DeviceState): void {
@@ -184,7 +184,7 @@ export class TokenRegistry {
     const key = userKey(ref.workspaceId, userId);
     if (this.seenUsers.has(key)) return [];
     this.seenUsers.add(key);
-    this.changed.users.set(key, { workspaceId: ref.workspaceId, userId });
+    this.changed.users.set(key, { workspaceId: ref.workspaceId, userId, firstSeenAt: input.data.occurred_at });
     const device = this.device(ref);
     return [
       {

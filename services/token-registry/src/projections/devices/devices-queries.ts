@@ -4,7 +4,7 @@ export interface DeviceRow {
   workspace_id: string;
   app_id: string;
   device_id: string;
-  platform: 'IOS' | 'ANDROID' | 'WEB';
+  platform: 'IOS' | 'ANDROID' | 'WEB' | null;
   os_version: string | null;
   user_id: string | null;
   token: string | null;

@@ -1,0 +1,193 @@
+import type { EntityManager } from 'typeorm';
+import { DeviceState, pushCapability, sendableToken } from '../../domain/device-state';
+import type { ChangelogEntry } from '../../domain/changelog';
+import { DeviceRef, TokenRegistry, TokenRegistryInput } from '../../domain/token-registry';
+
+interface StoredDevice {
+  workspace_id: string;
+  app_id: string;
+  device_id: string;
+  token: string | null;
+  state: DeviceState;
+}
+
+const keyOf = (ref: DeviceRef) => `${ref.workspaceId}\u0000${ref.appId}\u0000${ref.deviceId}`;
+
+/** Distinct tuples, as one array per column: the parameters of an `unnest(...)`. */
+function columns<T extends unknown[]>(tuples: Iterable<T>, width: number): unknown[][] {
+  const seen = new Set<string>();
+  const cols: unknown[][] = Array.from({ length: width }, () => []);
+  for (const tuple of tuples) {
+    const key = tuple.join('\u0000');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    tuple.forEach((value, i) => cols[i].push(value));
+  }
+  return cols;
+}
+
+function* namedUsers(events: readonly TokenRegistryInput[]): Generator<[string, string]> {
+  for (const { type, data } of events) {
+    if ((type === 'TokenRegistered' || type === 'SessionStarted' || type === 'ChangeUser') && data.user_id !== null) yield [data.workspace_id, data.user_id];
+  }
+}
+
+function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string, string, string]> {
+  for (const { type, data } of events) {
+    if (type === 'TokenRegistered' || type === 'TokenInvalidated') yield [data.workspace_id, data.app_id, data.token];
+  }
+}
+
+/**
+ * Loads into a `TokenRegistry` everything a batch can touch (its devices and the devices holding its tokens, locked
+ * for the transaction; the tombstones of its tokens; which of its users were seen) and writes back what changed.
+ */
+export class DevicesStore {
+  /** The token each loaded device row holds, to free a token before another row takes it (T2's unique index). */
+  private readonly storedTokens = new Map<string, string | null>();
+
+  private constructor(
+    private readonly tx: EntityManager,
+    readonly registry: TokenRegistry,
+  ) {}
+
+  static async load(tx: EntityManager, events: readonly TokenRegistryInput[]): Promise<DevicesStore> {
+    const store = new DevicesStore(tx, new TokenRegistry());
+    const devices = columns(events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]), 3);
+    const tokens = columns(namedTokens(events), 3);
+    const users = columns(namedUsers(events), 2);
+
+    // Locked in key order so that concurrent partitions lock shared rows in the same order.
+    const byKey: StoredDevice[] = await tx.query(
+      `select workspace_id, app_id, device_id, token, state from devices
+       where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
+       order by workspace_id, app_id, device_id for update`,
+      devices,
+    );
+    const byToken: StoredDevice[] = tokens[0].length
+      ? await tx.query(
+          `select workspace_id, app_id, device_id, token, state from devices
+           where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))
+           order by workspace_id, app_id, device_id for update`,
+          tokens,
+        )
+      : [];
+    for (const row of [...byKey, ...byToken]) {
+      const ref = { workspaceId: row.workspace_id, appId: row.app_id, deviceId: row.device_id };
+      store.storedTokens.set(keyOf(ref), row.token);
+      store.registry.putDevice(ref, row.state);
+    }
+
+    if (tokens[0].length) {
+      const tombstones: { workspace_id: string; app_id: string; token: string; provider_reason: string; provider_timestamp: Date | null; invalidated_at: Date }[] = await tx.query(
+        `select * from token_tombstones where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`,
+        tokens,
+      );
+      for (const t of tombstones) {
+        store.registry.putTombstone(t.workspace_id, t.app_id, t.token, {
+          providerReason: t.provider_reason,
+          providerTimestamp: t.provider_timestamp?.getTime() ?? null,
+          invalidatedAt: t.invalidated_at.getTime(),
+        });
+      }
+    }
+    if (users[0].length) {
+      const seen: { workspace_id: string; user_id: string }[] = await tx.query(
+        'select workspace_id, user_id from users_seen where (workspace_id, user_id) in (select * from unnest($1::text[], $2::text[]))',
+        users,
+      );
+      for (const u of seen) store.registry.putSeenUser(u.workspace_id, u.user_id);
+    }
+    return store;
+  }
+
+  async save(changelog: readonly ChangelogEntry[]): Promise<void> {
+    const { tx, registry } = this;
+    const changed = [...registry.changed.devices.values()].map((ref) => ({ ref, state: registry.device(ref) }));
+
+    const freed = changed.filter(({ ref, state }) => {
+      const stored = this.storedTokens.get(keyOf(ref));
+      return stored != null && stored !== state.token;
+    });
+    if (freed.length) {
+      await tx.query(
+        `update devices d set token = null from unnest($1::text[], $2::text[], $3::text[]) as f(workspace_id, app_id, device_id)
+         where (d.workspace_id, d.app_id, d.device_id) = (f.workspace_id, f.app_id, f.device_id)`,
+        columns(freed.map(({ ref }) => [ref.workspaceId, ref.appId, ref.deviceId]), 3),
+      );
+    }
+
+    if (changed.length) {
+      const rows = changed.map(({ ref, state }) => {
+        const capability = pushCapability(state.platform, state.osVersion, state.permission);
+        const sendable = sendableToken(state) !== null;
+        return [
+          ref.workspaceId,
+          ref.appId,
+          ref.deviceId,
+          state.platform,
+          state.osVersion,
+          state.userId,
+          state.token,
+          state.tokenStatus,
+          sendable && capability.foregroundEnabled,
+          sendable && capability.backgroundEnabled,
+          capability.provisional,
+          state.lastSessionAt === null ? null : new Date(state.lastSessionAt).toISOString(),
+          JSON.stringify(state),
+        ];
+      });
+      await tx.query(
+        `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
+                              foreground_enabled, background_enabled, provisional, last_session_at, state)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                              $9::boolean[], $10::boolean[], $11::boolean[], $12::timestamptz[], $13::jsonb[])
+         on conflict (workspace_id, app_id, device_id) do update set
+           platform = excluded.platform, os_version = excluded.os_version, user_id = excluded.user_id, token = excluded.token,
+           token_status = excluded.token_status, foreground_enabled = excluded.foreground_enabled,
+           background_enabled = excluded.background_enabled, provisional = excluded.provisional,
+           last_session_at = excluded.last_session_at, state = excluded.state`,
+        columns(rows, 13),
+      );
+    }
+
+    const tombstones = [...registry.changed.tombstones.values()];
+    if (tombstones.length) {
+      await tx.query(
+        `insert into token_tombstones (workspace_id, app_id, token, provider_reason, provider_timestamp, invalidated_at)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[])
+         on conflict (workspace_id, app_id, token) do update set provider_reason = excluded.provider_reason,
+           provider_timestamp = excluded.provider_timestamp, invalidated_at = excluded.invalidated_at`,
+        columns(
+          tombstones.map((t) => [
+            t.workspaceId,
+            t.appId,
+            t.token,
+            t.tombstone.providerReason,
+            t.tombstone.providerTimestamp === null ? null : new Date(t.tombstone.providerTimestamp).toISOString(),
+            new Date(t.tombstone.invalidatedAt).toISOString(),
+          ]),
+          6,
+        ),
+      );
+    }
+
+    const users = [...registry.changed.users.values()];
+    if (users.length) {
+      await tx.query(
+        `insert into users_seen (workspace_id, user_id, first_seen_at)
+         select * from unnest($1::text[], $2::text[], $3::timestamptz[]) on conflict do nothing`,
+        columns(users.map((u) => [u.workspaceId, u.userId, new Date(u.firstSeenAt).toISOString()]), 3),
+      );
+    }
+
+    if (changelog.length) {
+      await tx.query(
+        `insert into token_changelog (workspace_id, app_id, device_id, token, from_user_id, to_user_id, at, event_id)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
+         on conflict (event_id) do nothing`,
+        columns(changelog.map((e) => [e.workspaceId, e.appId, e.deviceId, e.token, e.fromUserId, e.toUserId, new Date(e.at).toISOString(), e.entryId]), 8),
+      );
+    }
+  }
+}

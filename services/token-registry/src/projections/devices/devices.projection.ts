@@ -1,0 +1,34 @@
+import type { EntityManager } from 'typeorm';
+import { DeviceTokenEvent, MessageKeys, Topics } from '@push/contracts';
+import type { ConsumedEvent, OutgoingEvent, Projection } from '@push/event-bus';
+import { changelogEntriesOf } from '../../domain/changelog';
+import { inputProblem } from '../../domain/validation';
+import { DevicesStore } from './devices-store';
+
+type Consumed = typeof Topics.DeviceEvents | typeof Topics.DeviceDelivery;
+
+/**
+ * token-registry's one projection: SDK device events and token invalidations in, the devices read model and the token
+ * changelog out, and what changed published on `token-registry.device-tokens.v1` (through the outbox, in the same
+ * transaction as the offsets).
+ */
+export class DevicesProjection implements Projection<Consumed> {
+  readonly groupId = 'token-registry.devices';
+  readonly topics = [Topics.DeviceEvents, Topics.DeviceDelivery] as const;
+
+  validate({ event }: ConsumedEvent<Consumed>): string | null {
+    return inputProblem(event);
+  }
+
+  async apply(consumed: ConsumedEvent<Consumed>[], tx: EntityManager): Promise<OutgoingEvent<typeof Topics.DeviceTokens>[]> {
+    const inputs = consumed.map((c) => c.event);
+    const store = await DevicesStore.load(tx, inputs);
+    const published: DeviceTokenEvent[] = inputs.flatMap((input) => store.registry.handle(input));
+    await store.save(published.flatMap(changelogEntriesOf));
+    return published.map((event) => ({
+      topic: Topics.DeviceTokens,
+      key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+      event,
+    }));
+  }
+}
