@@ -5,16 +5,14 @@
 // Prints events/s for both, the ratio b/a and the peak RSS; writes bench/results/bus-<time>.json and bus-latest.json.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import { MessageKeys, SdkDeviceEvent, Topics, decodeEvent, encodeEvent } from '@push/contracts';
-import { EVENT_BUS_MIGRATIONS, EventProducer, Projection, ProjectionRunner, RawMessage, createKafka, provisionTopics } from '@push/event-bus';
+import { SdkDeviceEvent, Topics } from '@push/contracts';
+import { EVENT_BUS_MIGRATIONS, Projection, ProjectionRunner, createKafka } from '@push/event-bus';
 import { createDatabase, dropDatabase, testBrokers, uniqueDatabaseUrl } from '@push/testing';
-import { argValue, median, peakRss } from './support';
+import { FetchSettings, argValue, decodeOnly, median, peakRss, preloadDeviceEvents, writeResults } from './support';
 
 const EVENTS = Number(argValue('--events', '1000000'));
 const DEVICES = Number(argValue('--devices', '200000'));
@@ -29,6 +27,7 @@ const THROUGHPUT = {
   maxEventsPerTransaction: Number(argValue('--per-transaction', '100000')),
   partitionsConsumedConcurrently: Number(argValue('--concurrency', '3')),
 };
+const FETCH: FetchSettings = { maxBytesPerPartition: THROUGHPUT.maxBytesPerPartition, maxBytes: THROUGHPUT.maxBytes, maxWaitTimeInMs: THROUGHPUT.maxWaitTimeInMs };
 const silent = pino({ level: 'silent' });
 
 class DeviceActivity1763856000002 implements MigrationInterface {
@@ -54,52 +53,6 @@ function eventAt(i: number): SdkDeviceEvent {
   if (roll < 92) return { type: 'PushPermissionChanged', data: { ...base, platform, os_version: '17.4', push_permission: roll % 2 ? 'DENIED' : 'AUTHORIZED', prompted: true } };
   if (roll < 97) return { type: 'UserLoggedOut', data: { ...base, user_id } };
   return { type: 'AppUninstalled', data: base };
-}
-
-async function preload(topic: string): Promise<void> {
-  await provisionTopics({ brokers, partitions: PARTITIONS, topics: [topic] });
-  const producer = new EventProducer({ brokers, clientId: 'bench-preload' });
-  const bar = new SingleBar({ format: 'preload   [{bar}] {value}/{total} events' });
-  bar.start(EVENTS, 0);
-  const chunk = 10_000;
-  for (let start = 0; start < EVENTS; start += chunk) {
-    const batch: RawMessage[] = [];
-    for (let i = start; i < Math.min(EVENTS, start + chunk); i++) {
-      const event = eventAt(i);
-      batch.push({ topic, key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), value: encodeEvent(Topics.DeviceEvents, event) });
-    }
-    await producer.sendRaw(batch);
-    bar.update(Math.min(EVENTS, start + chunk));
-  }
-  bar.stop();
-  await producer.disconnect();
-}
-
-/** (a) The raw limit: fetch and decode every message, nothing else. Timed, like (b), from the start of consuming. */
-async function decodeOnly(topic: string): Promise<number> {
-  const consumer = createKafka('bench-decode', brokers).consumer({ groupId: `bench-decode-${randomUUID()}`, maxBytesPerPartition: THROUGHPUT.maxBytesPerPartition, maxBytes: THROUGHPUT.maxBytes, maxWaitTimeInMs: THROUGHPUT.maxWaitTimeInMs });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let seen = 0;
-  const started = performance.now();
-  const bar = new SingleBar({ format: '(a) decode [{bar}] {value}/{total} events' });
-  bar.start(EVENTS, 0);
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: PARTITIONS,
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) decodeEvent(Topics.DeviceEvents, message.value as Buffer);
-        seen += batch.messages.length;
-        bar.update(seen);
-        if (seen >= EVENTS) resolve(performance.now());
-      },
-    });
-  });
-  const ended = await done;
-  bar.stop();
-  await consumer.disconnect();
-  return EVENTS / ((ended - started) / 1000);
 }
 
 function activityProjection(groupId: string, readModel: boolean): Projection<typeof Topics.DeviceEvents> {
@@ -180,13 +133,13 @@ async function main(): Promise<void> {
   const topic = prefix + Topics.DeviceEvents;
   const rss = peakRss();
   console.log(`bus benchmark: ${EVENTS} events over ${DEVICES} devices, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`);
-  await preload(topic);
+  await preloadDeviceEvents(topic, EVENTS, PARTITIONS, eventAt);
 
   const decodeRates: number[] = [];
   const projectionRates: number[] = [];
   const offsetsOnlyRates: number[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    decodeRates.push(await decodeOnly(topic));
+    decodeRates.push(await decodeOnly(topic, EVENTS, PARTITIONS, FETCH));
     projectionRates.push(await projectionRun(prefix, true));
     offsetsOnlyRates.push(await projectionRun(prefix, false));
     console.log(
@@ -221,9 +174,7 @@ async function main(): Promise<void> {
   };
   rss.stop();
   console.log(JSON.stringify(result, null, 2));
-  const dir = resolve('bench/results');
-  writeFileSync(join(dir, `bus-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(dir, 'bus-latest.json'), JSON.stringify(result, null, 2) + '\n');
+  writeResults('bus', result);
   process.exit(0);
 }
 

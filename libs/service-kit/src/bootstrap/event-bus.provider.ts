@@ -49,6 +49,7 @@ export class ServiceEventBus implements OnApplicationBootstrap {
         metrics: this.metrics,
         producer: this.producer,
         topicPrefix: this.config.topicPrefix,
+        ...this.config.consumer,
       });
       await runner.start();
       this.runners.push(runner);

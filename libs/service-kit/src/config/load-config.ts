@@ -34,6 +34,15 @@ export interface ServiceConfig {
   topicPartitions: number;
   /** Prepended to every contract topic name: several deployments (or test runs) on one cluster. Default none. */
   topicPrefix: string;
+  /** How the service's projections consume (see `ProjectionRunnerOptions`). */
+  consumer: {
+    /** Partitions applied at once, each in its own transaction: Node works on one while Postgres commits another. */
+    partitionsConsumedConcurrently: number;
+    /** Largest transaction, in events: larger ones fold more events per row and commit less often, at some latency. */
+    maxEventsPerTransaction: number;
+    /** Largest fetch per partition, in bytes. */
+    maxBytesPerPartition: number;
+  };
 }
 
 const brokerList = z
@@ -100,6 +109,9 @@ function baseSchema(serviceName: ServiceName) {
     LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(issue.input)}` }).default('info'),
     KAFKA_TOPIC_PARTITIONS: integer(1, 1000).prefault('6'),
     KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"').default(''),
+    CONSUMER_CONCURRENCY: integer(1, 64).prefault('2'),
+    CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('5000'),
+    CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(String(1024 * 1024)),
   });
 }
 
@@ -130,6 +142,11 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
     logLevel: v.LOG_LEVEL,
     topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
     topicPrefix: v.KAFKA_TOPIC_PREFIX,
+    consumer: {
+      partitionsConsumedConcurrently: v.CONSUMER_CONCURRENCY,
+      maxEventsPerTransaction: v.CONSUMER_MAX_EVENTS_PER_TRANSACTION,
+      maxBytesPerPartition: v.CONSUMER_MAX_BYTES_PER_PARTITION,
+    },
     extra: more.data as z.infer<z.ZodObject<Extra>>,
   };
 }

@@ -55,7 +55,6 @@ export class TokenRegistry {
   readonly changed = {
     devices: new Map<string, DeviceRef>(),
     tombstones: new Map<string, { workspaceId: string; appId: string; token: string; tombstone: Tombstone }>(),
-    users: new Map<string, { workspaceId: string; userId: string; firstSeenAt: number }>(),
   };
 
   putDevice(ref: DeviceRef, state: DeviceState): void {
@@ -152,7 +151,9 @@ export class TokenRegistry {
     // A late registration: the token has been on the other device since after it. T1 still applies (this device's
     // previous token was replaced then), and the token then moved on (T2).
     const replaced = this.step(ref, fact, cause(ref));
-    return [...replaced, ...this.step(ref, { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId }, cause(ref))];
+    const movedOn = this.step(ref, { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId }, cause(ref));
+    this.holders.set(tokenKey(ref.workspaceId, ref.appId, data.token), holderId);
+    return [...replaced, ...movedOn];
   }
 
   /** T8: tombstone the token string and remove it from whichever device of the app holds it now. */
@@ -184,7 +185,6 @@ export class TokenRegistry {
     const key = userKey(ref.workspaceId, userId);
     if (this.seenUsers.has(key)) return [];
     this.seenUsers.add(key);
-    this.changed.users.set(key, { workspaceId: ref.workspaceId, userId, firstSeenAt: input.data.occurred_at });
     const device = this.device(ref);
     return [
       {

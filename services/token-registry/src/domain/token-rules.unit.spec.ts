@@ -84,6 +84,17 @@ describe('token rules (DESIGN §4, T1–T9)', () => {
       expect(device(tablet)).toMatchObject({ token: 'apns-1', tokenStatus: 'active' });
     });
 
+    it('T2: after a late registration the token still has one holder, which the next registration takes it from', () => {
+      const laptopApp = { ...phone, device_id: 'spare' };
+      const { events, device } = given(
+        deviceEvents.tokenRegistered(tablet, 3000, 'apns-1'),
+        deviceEvents.tokenRegistered(phone, 2000, 'apns-1'),
+      ).when(deviceEvents.tokenRegistered(laptopApp, 4000, 'apns-1'));
+
+      expect(events.filter((e) => e.type === 'TokenRemoved')).toMatchObject([{ data: { device_id: 'tablet', moved_to_device_id: 'spare' } }]);
+      expect([device(phone).token, device(tablet).token, device(laptopApp).token]).toEqual([null, null, 'apns-1']);
+    });
+
     it('T2: the same string in another app is another token', () => {
       const otherApp = { ...tablet, app_id: 'ios-app-beta' };
       const { events, device } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1')).when(deviceEvents.tokenRegistered(otherApp, 2000, 'apns-1'));

@@ -26,10 +26,16 @@ function columns<T extends unknown[]>(tuples: Iterable<T>, width: number): unkno
   return cols;
 }
 
-function* namedUsers(events: readonly TokenRegistryInput[]): Generator<[string, string]> {
+/** Each user a batch names as a device's user, with the time of the first such event. */
+function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: string; userId: string; at: number }[] {
+  const first = new Map<string, { workspaceId: string; userId: string; at: number }>();
   for (const { type, data } of events) {
-    if ((type === 'TokenRegistered' || type === 'SessionStarted' || type === 'ChangeUser') && data.user_id !== null) yield [data.workspace_id, data.user_id];
+    if ((type === 'TokenRegistered' || type === 'SessionStarted' || type === 'ChangeUser') && data.user_id !== null) {
+      const key = `${data.workspace_id}\u0000${data.user_id}`;
+      if (!first.has(key)) first.set(key, { workspaceId: data.workspace_id, userId: data.user_id, at: data.occurred_at });
+    }
   }
+  return [...first.values()];
 }
 
 function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string, string, string]> {
@@ -43,7 +49,7 @@ function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string,
  * for the transaction; the tombstones of its tokens; which of its users were seen) and writes back what changed.
  */
 export class DevicesStore {
-  /** The token each loaded device row holds, to free a token before another row takes it (T2's unique index). */
+  /** The token each loaded device row holds, to move its `token_holders` row when it changes. */
   private readonly storedTokens = new Map<string, string | null>();
 
   private constructor(
@@ -53,26 +59,29 @@ export class DevicesStore {
 
   static async load(tx: EntityManager, events: readonly TokenRegistryInput[]): Promise<DevicesStore> {
     const store = new DevicesStore(tx, new TokenRegistry());
-    const devices = columns(events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]), 3);
     const tokens = columns(namedTokens(events), 3);
-    const users = columns(namedUsers(events), 2);
+    const users = firstNamings(events);
 
-    // Locked in key order so that concurrent partitions lock shared rows in the same order.
-    const byKey: StoredDevice[] = await tx.query(
-      `select workspace_id, app_id, device_id, token, state from devices
-       where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
-       order by workspace_id, app_id, device_id for update`,
-      devices,
-    );
-    const byToken: StoredDevice[] = tokens[0].length
+    // Two single-table lookups rather than a join: without statistics yet (a fresh read model), the planner joined on
+    // the workspace and app alone and filtered the rest, scanning a whole app per token.
+    const holders: { device_id: string; workspace_id: string; app_id: string }[] = tokens[0].length
       ? await tx.query(
-          `select workspace_id, app_id, device_id, token, state from devices
-           where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))
-           order by workspace_id, app_id, device_id for update`,
+          'select workspace_id, app_id, device_id from token_holders where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))',
           tokens,
         )
       : [];
-    for (const row of [...byKey, ...byToken]) {
+    const keys = columns(
+      [...events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]), ...holders.map((h) => [h.workspace_id, h.app_id, h.device_id])],
+      3,
+    );
+    // Locked in key order so that concurrent partitions lock shared rows in the same order.
+    const rows: StoredDevice[] = await tx.query(
+      `select workspace_id, app_id, device_id, token, state from devices
+       where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
+       order by workspace_id, app_id, device_id for update`,
+      keys,
+    );
+    for (const row of rows) {
       const ref = { workspaceId: row.workspace_id, appId: row.app_id, deviceId: row.device_id };
       store.storedTokens.set(keyOf(ref), row.token);
       store.registry.putDevice(ref, row.state);
@@ -91,12 +100,16 @@ export class DevicesStore {
         });
       }
     }
-    if (users[0].length) {
-      const seen: { workspace_id: string; user_id: string }[] = await tx.query(
-        'select workspace_id, user_id from users_seen where (workspace_id, user_id) in (select * from unnest($1::text[], $2::text[]))',
-        users,
+    if (users.length) {
+      // S1 exactly once, even across partitions and replicas: the users this transaction inserts are the new ones; a
+      // concurrent transaction naming the same user waits for this one and then finds it.
+      const inserted: { workspace_id: string; user_id: string }[] = await tx.query(
+        `insert into users_seen (workspace_id, user_id, first_seen_at)
+         select * from unnest($1::text[], $2::text[], $3::timestamptz[]) on conflict do nothing returning workspace_id, user_id`,
+        columns(users.map(({ workspaceId, userId, at }) => [workspaceId, userId, new Date(at).toISOString()]), 3),
       );
-      for (const u of seen) store.registry.putSeenUser(u.workspace_id, u.user_id);
+      const isNew = new Set(inserted.map((u) => `${u.workspace_id}\u0000${u.user_id}`));
+      for (const u of users) if (!isNew.has(`${u.workspaceId}\u0000${u.userId}`)) store.registry.putSeenUser(u.workspaceId, u.userId);
     }
     return store;
   }
@@ -105,15 +118,22 @@ export class DevicesStore {
     const { tx, registry } = this;
     const changed = [...registry.changed.devices.values()].map((ref) => ({ ref, state: registry.device(ref) }));
 
-    const freed = changed.filter(({ ref, state }) => {
-      const stored = this.storedTokens.get(keyOf(ref));
-      return stored != null && stored !== state.token;
-    });
-    if (freed.length) {
+    // T2: a token's holder row moves with it; removals first, so that a token changing devices in this batch is free.
+    const moved = changed.filter(({ ref, state }) => (this.storedTokens.get(keyOf(ref)) ?? null) !== state.token);
+    const released = moved.filter(({ ref }) => this.storedTokens.get(keyOf(ref)));
+    if (released.length) {
       await tx.query(
-        `update devices d set token = null from unnest($1::text[], $2::text[], $3::text[]) as f(workspace_id, app_id, device_id)
-         where (d.workspace_id, d.app_id, d.device_id) = (f.workspace_id, f.app_id, f.device_id)`,
-        columns(freed.map(({ ref }) => [ref.workspaceId, ref.appId, ref.deviceId]), 3),
+        `delete from token_holders h using unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
+         where (h.workspace_id, h.app_id, h.token, h.device_id) = (r.workspace_id, r.app_id, r.token, r.device_id)`,
+        columns(released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(keyOf(ref)), ref.deviceId]), 4),
+      );
+    }
+    const taken = moved.filter(({ state }) => state.token !== null);
+    if (taken.length) {
+      await tx.query(
+        `insert into token_holders (workspace_id, app_id, token, device_id)
+         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+        columns(taken.map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token, ref.deviceId]), 4),
       );
     }
 
@@ -169,15 +189,6 @@ export class DevicesStore {
           ]),
           6,
         ),
-      );
-    }
-
-    const users = [...registry.changed.users.values()];
-    if (users.length) {
-      await tx.query(
-        `insert into users_seen (workspace_id, user_id, first_seen_at)
-         select * from unnest($1::text[], $2::text[], $3::timestamptz[]) on conflict do nothing`,
-        columns(users.map((u) => [u.workspaceId, u.userId, new Date(u.firstSeenAt).toISOString()]), 3),
       );
     }
 
