@@ -188,8 +188,12 @@ export class ProjectionRunner<T extends TopicName> {
         }
         if (failures++ === 0) this.failingBatches++;
         this.metrics.batchFailures.inc({ group: this.projection.groupId });
-        const delay = retryDelayMs(failures, this.options.retry);
-        this.log.error({ err: error, topic, partition, offset: messages[0].offset, failures, retryInMs: delay }, 'batch rolled back; retrying');
+        // Two partitions' transactions touching the same rows (a deadlock, or both inserting one new unique key) is a
+        // race the retry wins at once; anything that fails again backs off.
+        const conflict = failures === 1 && isConcurrencyConflict(error);
+        const delay = conflict ? 0 : retryDelayMs(failures, this.options.retry);
+        if (conflict) this.log.warn({ err: error, topic, partition, offset: messages[0].offset }, 'batch conflicted with a concurrent transaction; retrying now');
+        else this.log.error({ err: error, topic, partition, offset: messages[0].offset, failures, retryInMs: delay }, 'batch rolled back; retrying');
         if (!(await this.sleepWhileRunning(delay, payload))) {
           this.failingBatches--;
           return 'stopped';
@@ -331,4 +335,12 @@ async function lockStoredOffset(tx: EntityManager, groupId: string, topic: strin
 
 function isIn(messages: KafkaMessage[], offset: string): boolean {
   return BigInt(offset) >= BigInt(messages[0].offset) && BigInt(offset) <= BigInt(messages[messages.length - 1].offset);
+}
+
+/** Postgres SQLSTATEs of a transaction that lost a race with a concurrent one: deadlock, serialization, unique key. */
+const CONFLICT_CODES = new Set(['40P01', '40001', '23505']);
+
+function isConcurrencyConflict(error: unknown): boolean {
+  const code = (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
 }

@@ -67,6 +67,15 @@ describe('loadConfig', () => {
     expect(message).toMatch(/LOG_LEVEL: expected one of fatal\|error\|warn\|info\|debug\|trace\|silent, got "loud"/);
   });
 
+  it('reads the consumer settings, with defaults, and names a bad one', () => {
+    expect(loadConfig('token-registry', undefined, {}).consumer).toEqual({ partitionsConsumedConcurrently: 2, maxEventsPerTransaction: 5000, maxBytesPerPartition: 1048576 });
+    expect(loadConfig('token-registry', undefined, { CONSUMER_CONCURRENCY: '3', CONSUMER_MAX_EVENTS_PER_TRANSACTION: '20000' }).consumer).toMatchObject({
+      partitionsConsumedConcurrently: 3,
+      maxEventsPerTransaction: 20000,
+    });
+    expect(problemsOf({ CONSUMER_CONCURRENCY: '0' })).toBe('invalid configuration: CONSUMER_CONCURRENCY: expected an integer 1-64, got "0"');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig('segmentation', undefined, { PORT: '', API_KEYS: '' }).port).toBe(3003);
   });

@@ -12,6 +12,8 @@ export interface DeviceRef {
   workspaceId: string;
   appId: string;
   deviceId: string;
+  /** The device's map key, computed once per reference: a batch looks each device up several times. */
+  key?: string;
 }
 
 /** T8: a token string a provider declared invalid. */
@@ -23,7 +25,7 @@ export interface Tombstone {
 }
 
 const SEP = '\u0000';
-const deviceKey = (ref: DeviceRef) => `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`;
+const deviceKey = (ref: DeviceRef) => (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
 const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
 const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
 
@@ -141,7 +143,7 @@ export class TokenRegistry {
     const registrationIsCurrent = isNewer(at, this.device(ref).tokenAsOf);
     if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent) return this.step(ref, fact, cause(ref));
 
-    const holder: DeviceRef = { ...ref, deviceId: holderId };
+    const holder: DeviceRef = { workspaceId: ref.workspaceId, appId: ref.appId, deviceId: holderId };
     const heldSince = this.device(holder).tokenAsOf;
     if (isNewer(at, heldSince)) {
       // The token moved here: the previous holder loses it first, so that it is never on two devices.

@@ -20,6 +20,8 @@ import {
 } from '@push/testing';
 import { tokenRegistryService } from '../../service';
 
+jest.setTimeout(60_000);
+
 const WS = 'acme';
 const auth = { Authorization: 'Bearer key-acme' };
 const deviceOf = (device_id: string, app_id = 'ios-app') => ({ workspace_id: WS, app_id, device_id });
