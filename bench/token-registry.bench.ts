@@ -13,7 +13,7 @@ import { SingleBar } from 'cli-progress';
 import { Platform, PushPermission, SdkDeviceEvent, Topics } from '@push/contracts';
 import { createKafka } from '@push/event-bus';
 import { Client } from 'pg';
-import { dropDatabase, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
+import { dropDatabase, messageCount, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
 import { FetchSettings, argValue, decodeOnly, median, preloadDeviceEvents, writeResults } from './support';
 
 const EVENTS = Number(argValue('--events', '1000000'));
@@ -52,37 +52,54 @@ function tokenOf(d: number, platform: Platform, i: number): string {
   return JSON.stringify({ endpoint: `https://fcm.googleapis.com/fcm/send/${hex(seed, 22)}:APA91b${hex(`${seed}w`, 60)}`, keys: { p256dh: hex(`${seed}p`, 87), auth: hex(`${seed}a`, 22) } });
 }
 
+/** What the `roll` of a visit makes the device do (per mille): the mix of a month of SDK traffic. */
+function kindOf(roll: number) {
+  if (roll < 430) return 'session' as const;
+  if (roll < 730) return 'registration' as const;
+  if (roll < 830) return 'login' as const;
+  if (roll < 910) return 'permission' as const;
+  if (roll < 980) return 'logout' as const;
+  return 'uninstall' as const;
+}
+
 /**
- * Event i: the SDK's traffic over a month: sessions and the token registration each session makes, logins and
- * logouts, permission changes, a few uninstalls; 1 % of events arrive a minute late (T9), 0.5 % of registrations
- * carry another device's token (T2).
+ * Event i. Device d is visited every DEVICES events (the stride is prime to DEVICES), so its earlier visits are
+ * i - DEVICES, i - 2·DEVICES, …: folding their rolls gives the device's user and permission now, and every event
+ * reports them as a real SDK would (a session after a logout is anonymous until the next login; a permission changed
+ * in the settings stays changed). 1 % of events arrive a minute late (T9); 0.7 % of registrations carry another
+ * device's token (T2).
  */
 function eventAt(i: number): SdkDeviceEvent {
   const d = (i * 7919) % DEVICES;
   const p = deviceProfile(d);
+  let loggedIn = d % 10 !== 3;
+  let permission = p.permission;
+  for (let visit = i % DEVICES; visit < i; visit += DEVICES) {
+    const kind = kindOf(mix(visit) % 1000);
+    if (kind === 'login') loggedIn = true;
+    else if (kind === 'logout') loggedIn = false;
+    else if (kind === 'permission') permission = permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED';
+  }
   const roll = mix(i) % 1000;
   const late = roll % 100 === 7 ? 60_000 : 0;
   const base = { event_id: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`, ...p.device, occurred_at: START + i * 1000 - late };
-  const { platform, os_version, permission, user_id } = p;
-  if (roll < 400) return { type: 'SessionStarted', data: { ...base, platform, os_version, push_permission: permission, user_id: roll < 360 ? user_id : null } };
-  if (roll < 700) {
-    const holder = roll >= 698 ? (d + 20) % DEVICES : d;
-    return { type: 'TokenRegistered', data: { ...base, platform, token: tokenOf(holder, platform, i), os_version, push_permission: permission, user_id: roll < 660 ? user_id : null } };
-  }
-  if (roll < 800) return { type: 'ChangeUser', data: { ...base, user_id, previous_user_id: null } };
-  if (roll < 880) return { type: 'PushPermissionChanged', data: { ...base, platform, os_version, push_permission: roll % 2 ? 'DENIED' : 'AUTHORIZED', prompted: roll % 4 === 0 } };
-  if (roll < 950) return { type: 'UserLoggedOut', data: { ...base, user_id } };
-  if (roll < 970) return { type: 'AppUninstalled', data: base };
-  return { type: 'SessionStarted', data: { ...base, platform, os_version, push_permission: permission, user_id } };
-}
-
-async function highWatermark(topic: string): Promise<number> {
-  const admin = createKafka('bench-offsets', testBrokers()).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
+  const { platform, os_version } = p;
+  const user_id = loggedIn ? p.user_id : null;
+  switch (kindOf(roll)) {
+    case 'session':
+      return { type: 'SessionStarted', data: { ...base, platform, os_version, push_permission: permission, user_id } };
+    case 'registration': {
+      const holder = roll >= 728 ? (d + 20) % DEVICES : d;
+      return { type: 'TokenRegistered', data: { ...base, platform, token: tokenOf(holder, platform, i), os_version, push_permission: permission, user_id } };
+    }
+    case 'login':
+      return { type: 'ChangeUser', data: { ...base, user_id: p.user_id, previous_user_id: null } };
+    case 'permission':
+      return { type: 'PushPermissionChanged', data: { ...base, platform, os_version, push_permission: permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED', prompted: false } };
+    case 'logout':
+      return { type: 'UserLoggedOut', data: { ...base, user_id } };
+    case 'uninstall':
+      return { type: 'AppUninstalled', data: base };
   }
 }
 
@@ -114,7 +131,7 @@ const stop = (child: ChildProcess) =>
  */
 async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number; outputs: number }> {
   const url = uniqueDatabaseUrl('bench_token_registry');
-  const outputsBefore = await highWatermark(prefix + Topics.DeviceTokens).catch(() => 0);
+  const outputsBefore = await messageCount(prefix + Topics.DeviceTokens).catch(() => 0);
   const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve('dist/services/token-registry/src/main.js')], {
     env: { ...process.env, DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: String(PARTITIONS), PORT: String(PORT), LOG_LEVEL: 'warn', API_KEYS: 'bench=ws-bench' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -161,7 +178,7 @@ async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number
   if (applied !== EVENTS || outbox !== 0 || devices !== DEVICES) throw new Error(`after the run: ${applied} applied, ${outbox} in the outbox, ${devices} devices`);
   // The next run starts the same group over on a fresh database: Kafka's committed offsets must go back too.
   for (const topic of [Topics.DeviceEvents, Topics.DeviceDelivery]) await rewindGroup(GROUP, prefix + topic);
-  return { rate: EVENTS / ((ended - started!) / 1000), rssMb, outputs: (await highWatermark(prefix + Topics.DeviceTokens)) - outputsBefore };
+  return { rate: EVENTS / ((ended - started!) / 1000), rssMb, outputs: (await messageCount(prefix + Topics.DeviceTokens)) - outputsBefore };
 }
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import { drainOutbox, outboxSize, writeOutbox } from '../outbox/outbox';
 import { EventProducer, RawMessage } from '../producer';
 import { DeadLetterCode, deadLetter } from './dead-letter';
 import { ConsumedEvent, ContractViolation, Projection } from './projection';
-import { retryDelayMs } from './retry-delay';
+import { isConcurrencyConflict, retryDelayMs } from './retry-delay';
 
 export interface ProjectionRunnerOptions<T extends TopicName> {
   projection: Projection<T>;
@@ -335,12 +335,4 @@ async function lockStoredOffset(tx: EntityManager, groupId: string, topic: strin
 
 function isIn(messages: KafkaMessage[], offset: string): boolean {
   return BigInt(offset) >= BigInt(messages[0].offset) && BigInt(offset) <= BigInt(messages[messages.length - 1].offset);
-}
-
-/** Postgres SQLSTATEs of a transaction that lost a race with a concurrent one: deadlock, serialization, unique key. */
-const CONFLICT_CODES = new Set(['40P01', '40001', '23505']);
-
-function isConcurrencyConflict(error: unknown): boolean {
-  const code = (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && CONFLICT_CODES.has(code);
 }

@@ -1,4 +1,4 @@
-import { retryDelayMs } from './retry-delay';
+import { isConcurrencyConflict, retryDelayMs } from './retry-delay';
 
 describe('retryDelayMs', () => {
   const middle = () => 0.5;
@@ -14,5 +14,19 @@ describe('retryDelayMs', () => {
 
     expect(retryDelayMs(1, retry, () => 0)).toBe(800);
     expect(retryDelayMs(1, retry, () => 0.999999)).toBe(1200);
+  });
+});
+
+describe('isConcurrencyConflict', () => {
+  it('recognises deadlocks, serialization failures and unique-key races, as TypeORM or pg report them', () => {
+    expect(isConcurrencyConflict({ driverError: { code: '40P01' } })).toBe(true);
+    expect(isConcurrencyConflict({ code: '40001' })).toBe(true);
+    expect(isConcurrencyConflict({ driverError: { code: '23505' } })).toBe(true);
+  });
+
+  it('treats anything else as a failure that backs off', () => {
+    expect(isConcurrencyConflict({ driverError: { code: '57P01' } })).toBe(false);
+    expect(isConcurrencyConflict(new Error('connection refused'))).toBe(false);
+    expect(isConcurrencyConflict(null)).toBe(false);
   });
 });
