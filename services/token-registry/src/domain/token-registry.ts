@@ -25,7 +25,7 @@ export interface Tombstone {
 }
 
 const SEP = '\u0000';
-const deviceKey = (ref: DeviceRef) => (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
+export const deviceKey = (ref: DeviceRef): string => (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
 const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
 const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
 
@@ -36,6 +36,11 @@ function nameBasedUuid(name: string): string {
   hash[8] = (hash[8] & 0x3f) | 0x80;
   const hex = hash.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The user an event names as its device's user (S1 counts these sightings); null when it names none. */
+export function namedUser(input: TokenRegistryInput): string | null {
+  return input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser' ? input.data.user_id : null;
 }
 
 /** T8: may this registration make a tombstoned token sendable? Only on APNs, after the 410 timestamp. */
@@ -182,7 +187,7 @@ export class TokenRegistry {
 
   /** S1: a user named as a device's user for the first time in the workspace. */
   private firstSightings(input: TokenRegistryInput, ref: DeviceRef): DeviceTokenEvent[] {
-    const userId = input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser' ? input.data.user_id : null;
+    const userId = namedUser(input);
     if (userId === null) return [];
     const key = userKey(ref.workspaceId, userId);
     if (this.seenUsers.has(key)) return [];

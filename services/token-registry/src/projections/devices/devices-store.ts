@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { DeviceState, pushCapability, sendableToken } from '../../domain/device-state';
 import type { ChangelogEntry } from '../../domain/changelog';
-import { DeviceRef, TokenRegistry, TokenRegistryInput } from '../../domain/token-registry';
+import { TokenRegistry, TokenRegistryInput, deviceKey, namedUser } from '../../domain/token-registry';
 
 interface StoredDevice {
   workspace_id: string;
@@ -10,8 +10,6 @@ interface StoredDevice {
   token: string | null;
   state: DeviceState;
 }
-
-const keyOf = (ref: DeviceRef) => `${ref.workspaceId}\u0000${ref.appId}\u0000${ref.deviceId}`;
 
 /** Tuples as one array per column: the parameters of an `unnest(...)`. */
 function columns(tuples: Iterable<unknown[]>, width: number): unknown[][] {
@@ -30,11 +28,10 @@ function distinctColumns(tuples: Iterable<string[]>, width: number): unknown[][]
 /** Each user a batch names as a device's user, with the time of the first such event. */
 function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: string; userId: string; at: number }[] {
   const first = new Map<string, { workspaceId: string; userId: string; at: number }>();
-  for (const { type, data } of events) {
-    if ((type === 'TokenRegistered' || type === 'SessionStarted' || type === 'ChangeUser') && data.user_id !== null) {
-      const key = `${data.workspace_id}\u0000${data.user_id}`;
-      if (!first.has(key)) first.set(key, { workspaceId: data.workspace_id, userId: data.user_id, at: data.occurred_at });
-    }
+  for (const event of events) {
+    const userId = namedUser(event);
+    const key = `${event.data.workspace_id}\u0000${userId}`;
+    if (userId !== null && !first.has(key)) first.set(key, { workspaceId: event.data.workspace_id, userId, at: event.data.occurred_at });
   }
   return [...first.values()];
 }
@@ -84,7 +81,7 @@ export class DevicesStore {
     );
     for (const row of rows) {
       const ref = { workspaceId: row.workspace_id, appId: row.app_id, deviceId: row.device_id };
-      store.storedTokens.set(keyOf(ref), row.token);
+      store.storedTokens.set(deviceKey(ref), row.token);
       store.registry.putDevice(ref, row.state);
     }
 
@@ -120,13 +117,13 @@ export class DevicesStore {
     const changed = [...registry.changed.devices.values()].map((ref) => ({ ref, state: registry.device(ref) }));
 
     // T2: a token's holder row moves with it; removals first, so that a token changing devices in this batch is free.
-    const moved = changed.filter(({ ref, state }) => (this.storedTokens.get(keyOf(ref)) ?? null) !== state.token);
-    const released = moved.filter(({ ref }) => this.storedTokens.get(keyOf(ref)));
+    const moved = changed.filter(({ ref, state }) => (this.storedTokens.get(deviceKey(ref)) ?? null) !== state.token);
+    const released = moved.filter(({ ref }) => this.storedTokens.get(deviceKey(ref)));
     if (released.length) {
       await tx.query(
         `delete from token_holders h using unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
          where (h.workspace_id, h.app_id, h.token, h.device_id) = (r.workspace_id, r.app_id, r.token, r.device_id)`,
-        columns(released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(keyOf(ref)), ref.deviceId]), 4),
+        columns(released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(deviceKey(ref)), ref.deviceId]), 4),
       );
     }
     const taken = moved.filter(({ state }) => state.token !== null);
