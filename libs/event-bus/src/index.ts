@@ -7,3 +7,4 @@ export * from './projection/projection-runner';
 export * from './projection/dead-letter';
 export * from './metrics/bus-metrics';
 export * from './migrations/event-bus-tables';
+export * from './partitioner';

@@ -1,7 +1,8 @@
-import { CompressionTypes, IHeaders, Kafka, Partitioners, Producer } from 'kafkajs';
+import { CompressionTypes, IHeaders, Kafka, KafkaJSProtocolError, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import { EventOf, TopicName, encodeEvent } from '@push/contracts';
 import { createKafka } from './kafka';
+import { JavaCompatiblePartitioner } from './partitioner';
 
 /** One event to publish on a known topic, keyed as the contract says (`MessageKeys`). */
 export interface KeyedEvent<T extends TopicName = TopicName> {
@@ -35,17 +36,23 @@ export interface EventProducerOptions {
  * record encoded (and so validated) against its schema before anything leaves.
  */
 export class EventProducer {
-  private readonly producer: Producer;
+  private readonly kafka: Kafka;
+  private producer: Producer;
   private readonly prefix: string;
   private connecting: Promise<void> | undefined;
 
   constructor(options: EventProducerOptions, kafka?: Kafka) {
     this.prefix = options.topicPrefix ?? '';
-    this.producer = (kafka ?? createKafka(options.clientId, options.brokers, options.logger)).producer({
+    this.kafka = kafka ?? createKafka(options.clientId, options.brokers, options.logger);
+    this.producer = this.createProducer();
+  }
+
+  private createProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       // Java-compatible murmur2 partitioning: other teams' producers put a key on the same partition as ours.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: JavaCompatiblePartitioner,
     });
   }
 
@@ -76,23 +83,65 @@ export class EventProducer {
     return { topic: this.prefix + event.topic, key: event.key, value: encodeEvent(event.topic, event.event as never) };
   }
 
-  /** Sends already-encoded messages (outbox rows, dead letters), in order per topic; resolves once acknowledged. */
+  /**
+   * Sends already-encoded messages (outbox rows, dead letters), in order per topic; resolves once acknowledged. Sent in
+   * requests of at most `MAX_REQUEST_BYTES`, so that no partition's record batch exceeds the broker's
+   * `message.max.bytes`, however many messages a caller passes.
+   */
   async sendRaw(messages: readonly RawMessage[]): Promise<void> {
     if (messages.length === 0) return;
     await this.connect();
-    const byTopic = new Map<string, RawMessage[]>();
-    for (const m of messages) {
-      const batch = byTopic.get(m.topic);
-      if (batch) batch.push(m);
-      else byTopic.set(m.topic, [m]);
+    for (const request of requestsOf(messages)) {
+      try {
+        await this.producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages: request });
+      } catch (error) {
+        if (isFatalToIdempotence(error)) await this.replaceProducer();
+        throw error;
+      }
     }
-    await this.producer.sendBatch({
-      acks: -1,
-      compression: CompressionTypes.None,
-      topicMessages: [...byTopic].map(([topic, batch]) => ({
-        topic,
-        messages: batch.map((m) => ({ key: m.key, value: m.value, headers: m.headers })),
-      })),
-    });
   }
+
+  /**
+   * After a rejected request kafkajs's idempotent producer keeps the sequence numbers it had already assigned, and the
+   * broker answers every later request with OUT_OF_ORDER_SEQUENCE_NUMBER: only a new producer id recovers.
+   */
+  private async replaceProducer(): Promise<void> {
+    const broken = this.producer;
+    this.producer = this.createProducer();
+    this.connecting = undefined;
+    await broken.disconnect().catch(() => undefined);
+  }
+}
+
+/** Bytes of keys and values per produce request at most: well under the broker's default `message.max.bytes` (1 MiB). */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const sizeOf = (m: RawMessage) => (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+
+/** Messages split into produce requests of at most `MAX_REQUEST_BYTES`, each grouped by topic, in order. */
+function requestsOf(messages: readonly RawMessage[]): TopicMessages[][] {
+  const requests: TopicMessages[][] = [];
+  let byTopic = new Map<string, TopicMessages>();
+  let bytes = 0;
+  for (const m of messages) {
+    const size = sizeOf(m);
+    if (bytes > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      requests.push([...byTopic.values()]);
+      byTopic = new Map();
+      bytes = 0;
+    }
+    bytes += size;
+    let batch = byTopic.get(m.topic);
+    if (!batch) byTopic.set(m.topic, (batch = { topic: m.topic, messages: [] }));
+    batch.messages.push({ key: m.key, value: m.value, headers: m.headers });
+  }
+  if (byTopic.size > 0) requests.push([...byTopic.values()]);
+  return requests;
+}
+
+/** OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, MESSAGE_TOO_LARGE: kafkajs's producer does not recover from these. */
+const FATAL_TO_IDEMPOTENCE = new Set([45, 59, 10]);
+
+function isFatalToIdempotence(error: unknown): boolean {
+  return error instanceof KafkaJSProtocolError && FATAL_TO_IDEMPOTENCE.has(error.code);
 }

@@ -60,5 +60,28 @@ export class EventOutboxBinaryKeysAndHeaders1763870000000 implements MigrationIn
   }
 }
 
+/**
+ * One outbox row per transaction: `batch` holds all the messages it produced (Avro, see outbox.ts) and `messages` how
+ * many. Rows written before keep their one message in topic/key/value/headers and are still published. `external`:
+ * the batch is stored out of line uncompressed (compressing it cost more CPU than the bytes it saved).
+ */
+export class EventOutboxBatches1764000000000 implements MigrationInterface {
+  name = 'EventOutboxBatches1764000000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('alter table event_outbox add column batch bytea, add column messages integer not null default 1, alter column topic drop not null');
+    await queryRunner.query('alter table event_outbox alter column batch set storage external');
+    await queryRunner.query('alter table event_outbox add constraint event_outbox_one_form check ((batch is null) <> (topic is null))');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    if ((await queryRunner.query('select 1 from event_outbox where batch is not null limit 1')).length) {
+      throw new Error('event_outbox holds batches: let the service publish them before migrating down');
+    }
+    await queryRunner.query('alter table event_outbox drop constraint event_outbox_one_form');
+    await queryRunner.query('alter table event_outbox drop column batch, drop column messages, alter column topic set not null');
+  }
+}
+
 /** Add these to every service's DataSource migrations. */
-export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000];
+export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000, EventOutboxBatches1764000000000];

@@ -1,76 +1,132 @@
+import { Type } from 'avsc';
 import type { IHeaders } from 'kafkajs';
 import { DataSource, EntityManager } from 'typeorm';
 import type { EventProducer, RawMessage } from '../producer';
 
-const ROWS_PER_INSERT = 2000;
 /** Serialises drains across replicas sharing a database, so that the outbox is published in the order it was written. */
 const DRAIN_LOCK = 0x6576656e74;
+/** Messages a table drain reads and publishes per transaction, about (whole rows: at least one). */
+const DRAIN_MESSAGES_PER_CHUNK = 10_000;
 
-interface OutboxRow {
-  id: string;
+/**
+ * An outbox row holds all the messages one transaction produced, Avro-encoded in `batch`: one row to insert and one to
+ * delete per transaction, instead of one per message (which cost Postgres more than the read model's own writes).
+ * Header values are bytes (Kafka allows any) and may repeat per name.
+ */
+const batchType = Type.forSchema({
+  type: 'array',
+  items: {
+    type: 'record',
+    name: 'OutboxMessage',
+    namespace: 'push.event_bus',
+    fields: [
+      { name: 'topic', type: 'string' },
+      { name: 'key', type: ['null', 'bytes'] },
+      { name: 'value', type: ['null', 'bytes'] },
+      { name: 'headers', type: { type: 'map', values: { type: 'array', items: 'bytes' } } },
+    ],
+  },
+});
+
+interface StoredMessage {
   topic: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: StoredHeaders;
+  headers: Record<string, Buffer[]>;
 }
 
-/** Header values as base64 (a header may be any bytes), a list per name (Kafka allows repeats). */
-type StoredHeaders = Record<string, string[]>;
+/** A row of `event_outbox`: a batch, or (written before the batch format) one message with base64 header values. */
+interface OutboxRow {
+  id: string;
+  batch: Buffer | null;
+  topic: string | null;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string[]>;
+}
 
-/** Writes messages to the outbox inside the caller's transaction: they exist exactly when the batch committed. */
-export async function writeOutbox(tx: EntityManager, messages: readonly RawMessage[]): Promise<void> {
-  for (let start = 0; start < messages.length; start += ROWS_PER_INSERT) {
-    const chunk = messages.slice(start, start + ROWS_PER_INSERT);
-    const params: unknown[] = [];
-    const rows = chunk.map((m) => {
-      params.push(m.topic, typeof m.key === 'string' ? Buffer.from(m.key, 'utf8') : m.key, m.value, JSON.stringify(storeHeaders(m.headers)));
-      const n = params.length;
-      return `($${n - 3}, $${n - 2}, $${n - 1}, $${n}::jsonb)`;
-    });
-    await tx.query(`insert into event_outbox (topic, key, value, headers) values ${rows.join(', ')}`, params);
-  }
+/** What a transaction wrote to the outbox: what `publishCommitted` needs once it committed. */
+export interface OutboxWrite {
+  id: string;
+  messages: readonly RawMessage[];
+}
+
+/**
+ * Writes messages to the outbox inside the caller's transaction (one row): they exist exactly when the batch
+ * committed. Returns the row's id, so that the caller can publish what it still holds in memory without reading it back.
+ */
+export async function writeOutbox(tx: EntityManager, messages: readonly RawMessage[]): Promise<OutboxWrite> {
+  const batch = batchType.toBuffer(messages.map(toStored));
+  const [{ id }]: { id: string }[] = await tx.query('insert into event_outbox (batch, messages) values ($1, $2) returning id', [batch, messages.length]);
+  return { id, messages };
+}
+
+/**
+ * Publishes committed outbox writes from memory, in the order given, then deletes their rows: the common path, with no
+ * read back of what the caller just wrote. The delete follows Kafka's acknowledgement, so a crash in between leaves
+ * the rows for `drainOutbox` (sent twice, never lost). Throws when Kafka or Postgres fails; the rows stay.
+ */
+export async function publishCommitted(dataSource: DataSource, producer: EventProducer, writes: readonly OutboxWrite[]): Promise<number> {
+  const messages = writes.flatMap((w) => w.messages);
+  if (messages.length > 0) await producer.sendRaw(messages);
+  await dataSource.query('delete from event_outbox where id = any($1::bigint[])', [writes.map((w) => w.id)]);
+  return messages.length;
 }
 
 /**
  * Publishes outbox rows in the order they were written, then deletes them: the delete commits only after Kafka
- * acknowledged, so a crash in between sends them again (consumers dedupe by event_id) and never loses one.
- * Returns how many were published.
+ * acknowledged, so a crash in between sends them again (consumers dedupe by event_id) and never loses one. The path
+ * after a restart or a failed publish. Returns how many messages were published.
  */
-export async function drainOutbox(dataSource: DataSource, producer: EventProducer, chunkSize = 1000): Promise<number> {
+export async function drainOutbox(dataSource: DataSource, producer: EventProducer): Promise<number> {
   let total = 0;
   for (;;) {
     const sent = await dataSource.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock($1)', [DRAIN_LOCK]);
-      const rows: OutboxRow[] = await tx.query('select id, topic, key, value, headers from event_outbox order by id limit $1', [chunkSize]);
-      if (rows.length === 0) return 0;
-      await producer.sendRaw(rows.map((r) => ({ topic: r.topic, key: r.key, value: r.value, headers: loadHeaders(r.headers) })));
-      await tx.query('delete from event_outbox where id = any($1::bigint[])', [rows.map((r) => r.id)]);
-      return rows.length;
+      const sizes: { id: string; messages: number }[] = await tx.query('select id, messages from event_outbox order by id limit 1000');
+      const ids: string[] = [];
+      for (let count = 0, i = 0; i < sizes.length && (i === 0 || count + sizes[i].messages <= DRAIN_MESSAGES_PER_CHUNK); i++) {
+        ids.push(sizes[i].id);
+        count += sizes[i].messages;
+      }
+      if (ids.length === 0) return 0;
+      const rows: OutboxRow[] = await tx.query('select id, batch, topic, key, value, headers from event_outbox where id = any($1::bigint[]) order by id', [ids]);
+      const messages = rows.flatMap(messagesOf);
+      await producer.sendRaw(messages);
+      await tx.query('delete from event_outbox where id = any($1::bigint[])', [ids]);
+      return messages.length;
     });
     total += sent;
-    if (sent < chunkSize) return total;
+    if (sent === 0) return total;
   }
 }
 
+/** Messages waiting in the outbox. */
 export async function outboxSize(dataSource: DataSource): Promise<number> {
-  const [{ count }] = await dataSource.query('select count(*)::int as count from event_outbox');
+  const [{ count }] = await dataSource.query('select coalesce(sum(messages), 0)::int as count from event_outbox');
   return count;
 }
 
-function storeHeaders(headers: IHeaders | undefined): StoredHeaders {
-  const stored: StoredHeaders = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
+function toStored(m: RawMessage): StoredMessage {
+  const headers: Record<string, Buffer[]> = {};
+  for (const [name, value] of Object.entries(m.headers ?? {})) {
     if (value === undefined) continue;
-    stored[name] = (Array.isArray(value) ? value : [value]).map((v) => Buffer.from(v).toString('base64'));
+    headers[name] = (Array.isArray(value) ? value : [value]).map((v) => Buffer.from(v));
   }
-  return stored;
+  return { topic: m.topic, key: typeof m.key === 'string' ? Buffer.from(m.key, 'utf8') : m.key, value: m.value, headers };
 }
 
-function loadHeaders(stored: StoredHeaders): IHeaders {
-  const headers: IHeaders = {};
-  for (const [name, values] of Object.entries(stored)) {
-    const buffers = values.map((v) => Buffer.from(v, 'base64'));
-    headers[name] = buffers.length === 1 ? buffers[0] : buffers;
+function messagesOf(row: OutboxRow): RawMessage[] {
+  if (row.batch) {
+    return (batchType.fromBuffer(row.batch) as StoredMessage[]).map(({ topic, key, value, headers }) => ({ topic, key, value, headers: loadHeaders(headers) }));
   }
+  const headers: Record<string, Buffer[]> = {};
+  for (const [name, values] of Object.entries(row.headers)) headers[name] = values.map((v) => Buffer.from(v, 'base64'));
+  return [{ topic: row.topic as string, key: row.key, value: row.value, headers: loadHeaders(headers) }];
+}
+
+function loadHeaders(stored: Record<string, Buffer[]>): IHeaders {
+  const headers: IHeaders = {};
+  for (const [name, values] of Object.entries(stored)) headers[name] = values.length === 1 ? values[0] : values;
   return headers;
 }

@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CodecError, EventOf, SchemaRegistry, TopicName, contractRegistry } from '@push/contracts';
 import { createKafka } from '../kafka';
 import { BusMetrics, busMetrics } from '../metrics/bus-metrics';
-import { drainOutbox, outboxSize, writeOutbox } from '../outbox/outbox';
+import { OutboxWrite, drainOutbox, outboxSize, publishCommitted, writeOutbox } from '../outbox/outbox';
 import { EventProducer, RawMessage } from '../producer';
 import { DeadLetterCode, deadLetter } from './dead-letter';
 import { ConsumedEvent, ContractViolation, Projection } from './projection';
@@ -42,7 +42,7 @@ export interface ProjectionRunnerOptions<T extends TopicName> {
   schemas?: SchemaRegistry;
 }
 
-type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; outboxRows: number; nextOffset: string };
+type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; outbox: OutboxWrite | null; nextOffset: string };
 type Decoded<T extends TopicName> = ConsumedEvent<T> | { code: DeadLetterCode; reason: string };
 
 const OUTBOX_RETRY_MS = 1000;
@@ -70,7 +70,10 @@ export class ProjectionRunner<T extends TopicName> {
   private running = false;
   private joined = false;
   private failingBatches = 0;
+  /** True when the outbox table may hold rows nobody holds in memory (at start, after a failed publish): drain it. */
   private outboxPending = true;
+  /** Outbox writes of committed batches, in commit order, not yet published. */
+  private readonly committed: OutboxWrite[] = [];
   private draining: Promise<void> | undefined;
   private outboxTimer: NodeJS.Timeout | undefined;
 
@@ -159,8 +162,8 @@ export class ProjectionRunner<T extends TopicName> {
       await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.nextOffset }] }] });
       const lag = BigInt(batch.highWatermark) - BigInt(outcome.nextOffset);
       this.metrics.lag.set({ group: groupId, topic, partition: String(batch.partition) }, lag > 0n ? Number(lag) : 0);
-      if (outcome.outboxRows > 0) {
-        this.outboxPending = true;
+      if (outcome.outbox) {
+        this.committed.push(outcome.outbox);
         await this.drainOutbox();
       }
     }
@@ -216,9 +219,9 @@ export class ProjectionRunner<T extends TopicName> {
       const redelivered = stored !== null && BigInt(messages[0].offset) < BigInt(stored);
       const fresh = redelivered ? messages.filter((m) => BigInt(m.offset) >= BigInt(stored)) : messages;
       const skipped = messages.length - fresh.length;
-      if (fresh.length === 0) return { applied: 0, skipped, deadLetters: [], outboxRows: 0, nextOffset: stored as string };
+      if (fresh.length === 0) return { applied: 0, skipped, deadLetters: [], outbox: null, nextOffset: stored as string };
       const nextOffset = (BigInt(fresh[fresh.length - 1].offset) + 1n).toString();
-      const outcome: Outcome = { applied: 0, skipped, deadLetters: [], outboxRows: 0, nextOffset };
+      const outcome: Outcome = { applied: 0, skipped, deadLetters: [], outbox: null, nextOffset };
 
       const valid: ConsumedEvent<T>[] = [];
       const outbox: RawMessage[] = [];
@@ -232,14 +235,13 @@ export class ProjectionRunner<T extends TopicName> {
       }
       const published = valid.length > 0 ? ((await this.projection.apply(valid, tx)) ?? []) : [];
       for (const event of published) outbox.push(this.producer.encode(event));
-      await writeOutbox(tx, outbox);
+      if (outbox.length > 0) outcome.outbox = await writeOutbox(tx, outbox);
       await tx.query(
         `insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, $3, $4)
          on conflict (group_id, topic, partition) do update set next_offset = excluded.next_offset, updated_at = now()`,
         [groupId, topic, partition, nextOffset],
       );
       outcome.applied = valid.length;
-      outcome.outboxRows = outbox.length;
       return outcome;
     });
   }
@@ -267,14 +269,27 @@ export class ProjectionRunner<T extends TopicName> {
     return reason === null ? consumed : { code: 'CONTRACT_VIOLATION', reason };
   }
 
-  /** One drain at a time; a failure leaves the rows for the next batch or the retry timer (nothing is lost). */
+  /**
+   * One drain at a time, so that outputs leave in commit order. Committed batches are published from memory; after a
+   * failure (and at start) the table itself is drained in write order instead, and what memory held is dropped: those
+   * rows are in the table. A failure leaves the rows for the next batch or the retry timer (nothing is lost).
+   */
   private drainOutbox(): Promise<void> {
-    this.draining ??= (async () => {
+    // A batch that committed while a drain was finishing is published by the next drain, not left waiting.
+    if (this.draining) return this.draining.then(() => (this.committed.length > 0 ? this.drainOutbox() : undefined));
+    this.draining = (async () => {
       try {
-        await drainOutbox(this.options.dataSource, this.producer);
-        this.outboxPending = false;
+        while (!this.outboxPending && this.committed.length > 0) {
+          await publishCommitted(this.options.dataSource, this.producer, this.committed.splice(0));
+        }
+        if (this.outboxPending) {
+          this.committed.length = 0;
+          await drainOutbox(this.options.dataSource, this.producer);
+          this.outboxPending = false;
+        }
       } catch (error) {
         this.outboxPending = true;
+        this.committed.length = 0;
         this.log.warn({ err: error }, 'outbox not drained; retrying');
       }
       const size = await outboxSize(this.options.dataSource).catch(() => undefined);

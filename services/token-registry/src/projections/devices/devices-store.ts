@@ -25,7 +25,10 @@ function distinctColumns(tuples: Iterable<string[]>, width: number): unknown[][]
   return columns(distinct.values(), width);
 }
 
-/** Each user a batch names as a device's user, with the time of the first such event. */
+/**
+ * Each user a batch names as a device's user, with the time of the first such event; sorted, so that two partitions'
+ * transactions claiming some of the same users wait for each other in one order instead of deadlocking.
+ */
 function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: string; userId: string; at: number }[] {
   const first = new Map<string, { workspaceId: string; userId: string; at: number }>();
   for (const event of events) {
@@ -33,7 +36,7 @@ function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: str
     const key = `${event.data.workspace_id}\u0000${userId}`;
     if (userId !== null && !first.has(key)) first.set(key, { workspaceId: event.data.workspace_id, userId, at: event.data.occurred_at });
   }
-  return [...first.values()];
+  return [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, naming]) => naming);
 }
 
 function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string, string, string]> {
@@ -42,6 +45,34 @@ function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string,
   }
 }
 
+const tupleKey = (tuple: readonly unknown[]) => tuple.join('\u0000');
+
+/** The batch's registered tokens that no device holds yet, sorted (claimed in one order by every transaction). */
+function unheldRegistrations(events: readonly TokenRegistryInput[], holders: readonly HolderRow[]): string[][] {
+  const held = new Set(holders.map((h) => tupleKey([h.workspace_id, h.app_id, h.token])));
+  const unheld = new Map<string, string[]>();
+  for (const { type, data } of events) {
+    if (type !== 'TokenRegistered') continue;
+    const tuple = [data.workspace_id, data.app_id, data.token];
+    const key = tupleKey(tuple);
+    if (!held.has(key)) unheld.set(key, tuple);
+  }
+  return [...unheld.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, tuple]) => tuple);
+}
+
+interface HolderRow {
+  workspace_id: string;
+  app_id: string;
+  token: string;
+  device_id: string;
+}
+
+/** `device_id` of a claim: a `token_holders` row a transaction inserted to hold a new token's key until it commits. */
+const CLAIM = '';
+
+const HOLDERS_OF = `select workspace_id, app_id, token, device_id from token_holders
+  where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`;
+
 /**
  * Loads into a `TokenRegistry` everything a batch can touch (its devices and the devices holding its tokens, locked
  * for the transaction; the tombstones of its tokens; which of its users were seen) and writes back what changed.
@@ -49,6 +80,8 @@ function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string,
 export class DevicesStore {
   /** The token each loaded device row holds, to move its `token_holders` row when it changes. */
   private readonly storedTokens = new Map<string, string | null>();
+  /** Keys (workspace, app, token) of the claims this transaction inserted: turned into holders or deleted by `save`. */
+  private readonly claims = new Map<string, string[]>();
 
   private constructor(
     private readonly tx: EntityManager,
@@ -62,12 +95,21 @@ export class DevicesStore {
 
     // Two single-table lookups rather than a join: without statistics yet (a fresh read model), the planner joined on
     // the workspace and app alone and filtered the rest, scanning a whole app per token.
-    const holders: { device_id: string; workspace_id: string; app_id: string }[] = tokens[0].length
-      ? await tx.query(
-          'select workspace_id, app_id, device_id from token_holders where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))',
-          tokens,
-        )
-      : [];
+    const holders: HolderRow[] = tokens[0].length ? await tx.query(HOLDERS_OF, tokens) : [];
+    // T2 across partitions: a new token registered by two partitions' transactions at once would collide on the
+    // holders' key at commit time and cost one of them its whole batch. Claiming the new tokens' keys first makes the
+    // second transaction wait here instead, then find the first one's holder and lock that device too.
+    const unheld = unheldRegistrations(events, holders);
+    if (unheld.length) {
+      const claimed: HolderRow[] = await tx.query(
+        `insert into token_holders (workspace_id, app_id, token, device_id) select *, '${CLAIM}' from unnest($1::text[], $2::text[], $3::text[])
+         on conflict do nothing returning workspace_id, app_id, token`,
+        columns(unheld, 3),
+      );
+      for (const c of claimed) store.claims.set(tupleKey([c.workspace_id, c.app_id, c.token]), [c.workspace_id, c.app_id, c.token]);
+      const lost = unheld.filter((tuple) => !store.claims.has(tupleKey(tuple)));
+      if (lost.length) holders.push(...((await tx.query(HOLDERS_OF, columns(lost, 3))) as HolderRow[]));
+    }
     const keys = distinctColumns(
       [...events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]), ...holders.map((h) => [h.workspace_id, h.app_id, h.device_id])],
       3,
@@ -126,12 +168,26 @@ export class DevicesStore {
         columns(released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(deviceKey(ref)), ref.deviceId]), 4),
       );
     }
-    const taken = moved.filter(({ state }) => state.token !== null);
-    if (taken.length) {
+    const taken = moved.filter(({ state }) => state.token !== null).map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token as string, ref.deviceId]);
+    const claimedTaken = taken.filter((holder) => this.claims.has(tupleKey(holder.slice(0, 3))));
+    const unclaimedTaken = taken.filter((holder) => !this.claims.has(tupleKey(holder.slice(0, 3))));
+    if (claimedTaken.length) {
       await tx.query(
-        `insert into token_holders (workspace_id, app_id, token, device_id)
-         select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
-        columns(taken.map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token, ref.deviceId]), 4),
+        `update token_holders h set device_id = r.device_id from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
+         where (h.workspace_id, h.app_id, h.token) = (r.workspace_id, r.app_id, r.token) and h.device_id = '${CLAIM}'`,
+        columns(claimedTaken, 4),
+      );
+    }
+    if (unclaimedTaken.length) {
+      await tx.query(`insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`, columns(unclaimedTaken, 4));
+    }
+    // Claims of tokens no device ended up holding (a registration that lost to a later one in the same batch).
+    const takenKeys = new Set(claimedTaken.map((holder) => tupleKey(holder.slice(0, 3))));
+    const unused = [...this.claims].filter(([key]) => !takenKeys.has(key)).map(([, tuple]) => tuple);
+    if (unused.length) {
+      await tx.query(
+        `delete from token_holders where device_id = '${CLAIM}' and (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`,
+        columns(unused, 3),
       );
     }
 

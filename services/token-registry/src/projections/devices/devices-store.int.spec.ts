@@ -1,0 +1,75 @@
+import { DataSource, QueryRunner } from 'typeorm';
+import { openDatabase } from '@push/service-kit';
+import { deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { changelogEntriesOf } from '../../domain/changelog';
+import { TokenRegistryInput } from '../../domain/token-registry';
+import { tokenRegistryService } from '../../service';
+import { DevicesStore } from './devices-store';
+
+jest.setTimeout(30_000);
+
+const deviceOf = (device_id: string) => ({ workspace_id: 'acme', app_id: 'ios-app', device_id });
+
+/** What the projection does with one batch, in a transaction the test commits. */
+async function load(runner: QueryRunner, events: TokenRegistryInput[]) {
+  await runner.connect();
+  await runner.startTransaction();
+  return DevicesStore.load(runner.manager, events);
+}
+
+async function applyAndCommit(runner: QueryRunner, store: DevicesStore, events: TokenRegistryInput[]) {
+  const published = events.flatMap((event) => store.registry.handle(event));
+  await store.save(published.flatMap(changelogEntriesOf));
+  await runner.commitTransaction();
+  await runner.release();
+  return published;
+}
+
+/** T2 across partitions: two transactions of token-registry registering one new token at the same time. */
+describe('DevicesStore with concurrent transactions (real Postgres)', () => {
+  const url = uniqueDatabaseUrl('token_registry_store');
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    await dropDatabase(url);
+  });
+
+  it('the second waits for the first instead of failing at commit, then moves the token to its device', async () => {
+    const first = [deviceEvents.tokenRegistered(deviceOf('phone-a'), 1_000, 'new-shared-token')];
+    const second = [deviceEvents.tokenRegistered(deviceOf('phone-b'), 2_000, 'new-shared-token')];
+    const runnerA = dataSource.createQueryRunner();
+    const runnerB = dataSource.createQueryRunner();
+
+    const storeA = await load(runnerA, first);
+    let secondLoaded = false;
+    const loadingB = load(runnerB, second).then((store) => ((secondLoaded = true), store));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(secondLoaded).toBe(false);
+
+    await applyAndCommit(runnerA, storeA, first);
+    const publishedB = await applyAndCommit(runnerB, await loadingB, second);
+
+    expect(publishedB.map((e) => [e.type, e.data.device_id])).toEqual([
+      ['TokenRemoved', 'phone-a'],
+      ['PushCapabilityChanged', 'phone-b'],
+      ['TokenAssigned', 'phone-b'],
+    ]);
+    expect(await dataSource.query('select token, device_id from token_holders')).toEqual([{ token: 'new-shared-token', device_id: 'phone-b' }]);
+    expect(await dataSource.query('select device_id, token, token_status from devices order by device_id')).toEqual([
+      { device_id: 'phone-a', token: null, token_status: 'removed' },
+      { device_id: 'phone-b', token: 'new-shared-token', token_status: 'active' },
+    ]);
+  });
+
+  it('a claim that no device ends up holding is not left behind', async () => {
+    const runner = dataSource.createQueryRunner();
+    const events = [deviceEvents.tokenRegistered(deviceOf('tablet'), 1_000, 'first-token'), deviceEvents.tokenRegistered(deviceOf('tablet'), 2_000, 'second-token')];
+    await applyAndCommit(runner, await load(runner, events), events);
+    expect(await dataSource.query(`select token, device_id from token_holders where device_id in ('tablet', '') order by token`)).toEqual([{ token: 'second-token', device_id: 'tablet' }]);
+  });
+});
