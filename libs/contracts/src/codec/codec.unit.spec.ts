@@ -107,6 +107,19 @@ describe('Avro single-object codec', () => {
     expect(bytes.subarray(10)).toEqual(Type.forSchema(schema as never).toBuffer(event.data));
   });
 
+  it('encodes records of any size, each message its own bytes (larger than the encoder\'s buffer, then small again)', () => {
+    const registration = deviceEvents.find((e) => e.type === 'TokenRegistered')!;
+    const huge = { ...registration, data: { ...registration.data, token: 'x'.repeat(200_000) } } as SdkDeviceEvent;
+
+    const small = encodeEvent(Topics.DeviceEvents, registration);
+    const large = encodeEvent(Topics.DeviceEvents, huge);
+    const againSmall = encodeEvent(Topics.DeviceEvents, registration);
+
+    expect(plain(decodeEvent(Topics.DeviceEvents, large))).toEqual(huge);
+    expect(againSmall).toEqual(small);
+    expect(plain(decodeEvent(Topics.DeviceEvents, small))).toEqual(registration);
+  });
+
   it('reads timestamps as epoch milliseconds (numbers), not Date', () => {
     const decoded = decodeEvent(Topics.DispatchOutcomes, encodeEvent(Topics.DispatchOutcomes, dispatchOutcomes[1]));
 

@@ -30,6 +30,7 @@ interface CurrentVersion {
  * messages written before a schema change stay readable.
  */
 export class SchemaRegistry {
+  private scratch = Buffer.allocUnsafe(64 * 1024);
   /** Keyed by the low 32 bits of the fingerprint: a lookup allocates no BigInt. */
   private readonly writers = new Map<number, Writer[]>();
   private readonly current = new Map<string, CurrentVersion>();
@@ -76,9 +77,26 @@ export class SchemaRegistry {
       throw new ContractViolationError(topic, String(record), [`type: ${String(record)} is not a record of ${topic} (it carries ${this.recordsOf(topic).join(', ') || 'none yet'})`]);
     }
     if (!current.type.isValid(data, { noUndeclaredFields: true })) throw new ContractViolationError(topic, record, problemsOf(current.type, data));
-    const body = current.type.toBuffer(data);
-    return Buffer.concat([current.header, body], current.header.length + body.length);
+    return this.encodeAfter(current.header, current.type, data);
   }
+  /**
+   * `header` then the Avro encoding of `data`, encoded into one reused buffer and copied out at its exact size: one
+   * allocation per message (from Node's buffer pool when small) instead of a zero-filled body and a concatenation.
+   */
+  private encodeAfter(header: Buffer, type: Type, data: unknown): Buffer {
+    for (;;) {
+      header.copy(this.scratch, 0);
+      const end = type.encode(data, this.scratch, header.length);
+      if (end >= 0) {
+        const message = Buffer.allocUnsafe(end);
+        this.scratch.copy(message, 0, 0, end);
+        return message;
+      }
+      // A negative end is how many bytes the buffer lacked.
+      this.scratch = Buffer.allocUnsafe(2 * (this.scratch.length - end));
+    }
+  }
+
 
   /** Decodes a single-object encoded message of `topic`; throws a `CodecError` subclass for anything else. */
   decode<T extends TopicName>(topic: T, bytes: Buffer): EventOf<T> {

@@ -46,6 +46,8 @@ type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]
 type Decoded<T extends TopicName> = ConsumedEvent<T> | { code: DeadLetterCode; reason: string };
 
 const OUTBOX_RETRY_MS = 1000;
+/** Outputs of committed batches waiting for their publish to start, at most, before a partition waits for it. */
+const MAX_UNPUBLISHED_MESSAGES = 20_000;
 const HEARTBEAT_MS = 3000;
 
 /**
@@ -164,7 +166,10 @@ export class ProjectionRunner<T extends TopicName> {
       this.metrics.lag.set({ group: groupId, topic, partition: String(batch.partition) }, lag > 0n ? Number(lag) : 0);
       if (outcome.outbox) {
         this.committed.push(outcome.outbox);
-        await this.drainOutbox();
+        // Published in the background, in commit order, while this partition applies its next slice; it waits only
+        // when more than a few batches' outputs are still unpublished (bounded memory, and Kafka sets the pace).
+        const publishing = this.drainOutbox();
+        if (this.committed.reduce((n, w) => n + w.messages.length, 0) > MAX_UNPUBLISHED_MESSAGES) await publishing;
       }
     }
   }

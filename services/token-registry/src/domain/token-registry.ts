@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DeviceDeliveryEvent, DeviceTokenEvent, SdkDeviceEvent } from '@push/contracts';
 import { Cause, decide } from './decide';
 import type { DeviceFact } from './device-facts';
@@ -31,10 +31,10 @@ const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${
 
 /** UUID (version 5 layout) of a name: the same cause always yields the same event ids. */
 function nameBasedUuid(name: string): string {
-  const hash = createHash('sha1').update(name).digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50;
-  hash[8] = (hash[8] & 0x3f) | 0x80;
-  const hex = hash.toString('hex', 0, 16);
+  const digest = hash('sha1', name, 'buffer');
+  digest[6] = (digest[6] & 0x0f) | 0x50;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  const hex = digest.toString('hex', 0, 16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
