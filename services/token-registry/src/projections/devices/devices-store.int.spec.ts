@@ -1,9 +1,10 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { openDatabase } from '@push/service-kit';
-import { deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { createDatabase, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { changelogEntriesOf } from '../../domain/changelog';
 import { TokenRegistryInput } from '../../domain/token-registry';
 import { tokenRegistryService } from '../../service';
+import { DevicesStateColumns1764100000000 } from './devices-state-columns.migration';
 import { DevicesStore } from './devices-store';
 
 jest.setTimeout(30_000);
@@ -71,5 +72,37 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
     const events = [deviceEvents.tokenRegistered(deviceOf('tablet'), 1_000, 'first-token'), deviceEvents.tokenRegistered(deviceOf('tablet'), 2_000, 'second-token')];
     await applyAndCommit(runner, await load(runner, events), events);
     expect(await dataSource.query(`select token, device_id from token_holders where device_id in ('tablet', '') order by token`)).toEqual([{ token: 'second-token', device_id: 'tablet' }]);
+  });
+});
+
+describe('DevicesStateColumns migration (real Postgres)', () => {
+  const url = uniqueDatabaseUrl('token_registry_migration');
+  afterAll(() => dropDatabase(url));
+
+  it('moves each device\'s JSON state into its columns, and the store reads the same state back', async () => {
+    const before = tokenRegistryService.migrations.filter((m) => m !== DevicesStateColumns1764100000000);
+    await createDatabase(url);
+    const old = new DataSource({ type: 'postgres', url, migrations: before });
+    await old.initialize();
+    await old.runMigrations();
+    const state = {
+      platform: 'IOS', osVersion: '17.4', permission: 'PROVISIONAL', capabilityAsOf: 1_700_000_000_123, userId: 'kim', userAsOf: 1_700_000_000_456,
+      token: 'apns-token', tokenStatus: 'active', tokenAsOf: 1_700_000_000_789, tokenRegisteredAt: 1_700_000_000_789, lastSessionAt: 1_700_000_001_001,
+    };
+    await old.query(
+      `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status, last_session_at, state)
+       values ('acme', 'ios-app', 'phone', 'IOS', '17.4', 'kim', 'apns-token', 'active', $1, $2::jsonb)`,
+      [new Date(state.lastSessionAt).toISOString(), JSON.stringify(state)],
+    );
+    await old.destroy();
+
+    const migrated = await openDatabase({ url, migrations: tokenRegistryService.migrations });
+    const runner = migrated.createQueryRunner();
+    const phone = { workspaceId: 'acme', appId: 'ios-app', deviceId: 'phone' };
+    const store = await load(runner, [deviceEvents.sessionStarted({ workspace_id: 'acme', app_id: 'ios-app', device_id: 'phone' }, 1_700_000_000_000)]);
+    expect(store.registry.device(phone)).toEqual(state);
+    await runner.rollbackTransaction();
+    await runner.release();
+    await migrated.destroy();
   });
 });

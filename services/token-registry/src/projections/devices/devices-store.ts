@@ -3,13 +3,37 @@ import { DeviceState, pushCapability, sendableToken } from '../../domain/device-
 import type { ChangelogEntry } from '../../domain/changelog';
 import { TokenRegistry, TokenRegistryInput, deviceKey, namedUser } from '../../domain/token-registry';
 
+/** A `devices` row as `load` selects it: the domain's `DeviceState`, column by column. */
 interface StoredDevice {
   workspace_id: string;
   app_id: string;
   device_id: string;
+  platform: DeviceState['platform'];
+  os_version: string | null;
+  push_permission: DeviceState['permission'];
+  capability_as_of_ms: number | null;
+  user_id: string | null;
+  user_as_of_ms: number | null;
   token: string | null;
-  state: DeviceState;
+  token_status: DeviceState['tokenStatus'];
+  token_as_of_ms: number | null;
+  token_registered_at_ms: number | null;
+  last_session_ms: number | null;
 }
+
+const stateOf = (row: StoredDevice): DeviceState => ({
+  platform: row.platform,
+  osVersion: row.os_version,
+  permission: row.push_permission,
+  capabilityAsOf: row.capability_as_of_ms,
+  userId: row.user_id,
+  userAsOf: row.user_as_of_ms,
+  token: row.token,
+  tokenStatus: row.token_status,
+  tokenAsOf: row.token_as_of_ms,
+  tokenRegisteredAt: row.token_registered_at_ms,
+  lastSessionAt: row.last_session_ms,
+});
 
 /** Tuples as one array per column: the parameters of an `unnest(...)`. */
 function columns(tuples: Iterable<unknown[]>, width: number): unknown[][] {
@@ -47,14 +71,17 @@ function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string,
 
 const tupleKey = (tuple: readonly unknown[]) => tuple.join('\u0000');
 
-/** The batch's registered tokens that no device holds yet, sorted (claimed in one order by every transaction). */
+/**
+ * The batch's registered tokens that no device holds yet, with the device that registers each last (the likely holder
+ * after the batch), sorted (claimed in one order by every transaction).
+ */
 function unheldRegistrations(events: readonly TokenRegistryInput[], holders: readonly HolderRow[]): string[][] {
   const held = new Set(holders.map((h) => tupleKey([h.workspace_id, h.app_id, h.token])));
   const unheld = new Map<string, string[]>();
   for (const { type, data } of events) {
     if (type !== 'TokenRegistered') continue;
-    const tuple = [data.workspace_id, data.app_id, data.token];
-    const key = tupleKey(tuple);
+    const tuple = [data.workspace_id, data.app_id, data.token, data.device_id];
+    const key = tupleKey(tuple.slice(0, 3));
     if (!held.has(key)) unheld.set(key, tuple);
   }
   return [...unheld.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, tuple]) => tuple);
@@ -67,9 +94,6 @@ interface HolderRow {
   device_id: string;
 }
 
-/** `device_id` of a claim: a `token_holders` row a transaction inserted to hold a new token's key until it commits. */
-const CLAIM = '';
-
 const HOLDERS_OF = `select workspace_id, app_id, token, device_id from token_holders
   where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`;
 
@@ -80,7 +104,10 @@ const HOLDERS_OF = `select workspace_id, app_id, token, device_id from token_hol
 export class DevicesStore {
   /** The token each loaded device row holds, to move its `token_holders` row when it changes. */
   private readonly storedTokens = new Map<string, string | null>();
-  /** Keys (workspace, app, token) of the claims this transaction inserted: turned into holders or deleted by `save`. */
+  /**
+   * The `token_holders` rows this transaction inserted for new tokens before locking devices (by workspace, app and
+   * token, with the device they name): `save` keeps, retargets or deletes each.
+   */
   private readonly claims = new Map<string, string[]>();
 
   private constructor(
@@ -102,12 +129,12 @@ export class DevicesStore {
     const unheld = unheldRegistrations(events, holders);
     if (unheld.length) {
       const claimed: HolderRow[] = await tx.query(
-        `insert into token_holders (workspace_id, app_id, token, device_id) select *, '${CLAIM}' from unnest($1::text[], $2::text[], $3::text[])
-         on conflict do nothing returning workspace_id, app_id, token`,
-        columns(unheld, 3),
+        `insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         on conflict do nothing returning workspace_id, app_id, token, device_id`,
+        columns(unheld, 4),
       );
-      for (const c of claimed) store.claims.set(tupleKey([c.workspace_id, c.app_id, c.token]), [c.workspace_id, c.app_id, c.token]);
-      const lost = unheld.filter((tuple) => !store.claims.has(tupleKey(tuple)));
+      for (const c of claimed) store.claims.set(tupleKey([c.workspace_id, c.app_id, c.token]), [c.workspace_id, c.app_id, c.token, c.device_id]);
+      const lost = unheld.filter((tuple) => !store.claims.has(tupleKey(tuple.slice(0, 3)))).map((tuple) => tuple.slice(0, 3));
       if (lost.length) holders.push(...((await tx.query(HOLDERS_OF, columns(lost, 3))) as HolderRow[]));
     }
     const keys = distinctColumns(
@@ -116,7 +143,11 @@ export class DevicesStore {
     );
     // Locked in key order so that concurrent partitions lock shared rows in the same order.
     const rows: StoredDevice[] = await tx.query(
-      `select workspace_id, app_id, device_id, token, state from devices
+      // float8: epoch milliseconds arrive as JS numbers (a bigint would arrive as a string).
+      `select workspace_id, app_id, device_id, platform, os_version, push_permission, capability_as_of_ms::float8 as capability_as_of_ms,
+         user_id, user_as_of_ms::float8 as user_as_of_ms, token, token_status, token_as_of_ms::float8 as token_as_of_ms,
+         token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms
+       from devices
        where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
        order by workspace_id, app_id, device_id for update`,
       keys,
@@ -124,7 +155,7 @@ export class DevicesStore {
     for (const row of rows) {
       const ref = { workspaceId: row.workspace_id, appId: row.app_id, deviceId: row.device_id };
       store.storedTokens.set(deviceKey(ref), row.token);
-      store.registry.putDevice(ref, row.state);
+      store.registry.putDevice(ref, stateOf(row));
     }
 
     if (tokens[0].length) {
@@ -169,25 +200,34 @@ export class DevicesStore {
       );
     }
     const taken = moved.filter(({ state }) => state.token !== null).map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token as string, ref.deviceId]);
-    const claimedTaken = taken.filter((holder) => this.claims.has(tupleKey(holder.slice(0, 3))));
-    const unclaimedTaken = taken.filter((holder) => !this.claims.has(tupleKey(holder.slice(0, 3))));
-    if (claimedTaken.length) {
+    // Most new tokens end with the device whose claim holds them already; the others move or go.
+    const retargeted: string[][] = [];
+    const unclaimed: string[][] = [];
+    const takenKeys = new Set<string>();
+    for (const holder of taken) {
+      const key = tupleKey(holder.slice(0, 3));
+      const claim = this.claims.get(key);
+      takenKeys.add(key);
+      if (!claim) unclaimed.push(holder);
+      else if (claim[3] !== holder[3]) retargeted.push(holder);
+    }
+    if (retargeted.length) {
       await tx.query(
         `update token_holders h set device_id = r.device_id from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
-         where (h.workspace_id, h.app_id, h.token) = (r.workspace_id, r.app_id, r.token) and h.device_id = '${CLAIM}'`,
-        columns(claimedTaken, 4),
+         where (h.workspace_id, h.app_id, h.token) = (r.workspace_id, r.app_id, r.token)`,
+        columns(retargeted, 4),
       );
     }
-    if (unclaimedTaken.length) {
-      await tx.query(`insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`, columns(unclaimedTaken, 4));
+    if (unclaimed.length) {
+      await tx.query(`insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`, columns(unclaimed, 4));
     }
     // Claims of tokens no device ended up holding (a registration that lost to a later one in the same batch).
-    const takenKeys = new Set(claimedTaken.map((holder) => tupleKey(holder.slice(0, 3))));
-    const unused = [...this.claims].filter(([key]) => !takenKeys.has(key)).map(([, tuple]) => tuple);
+    const unused = [...this.claims].filter(([key]) => !takenKeys.has(key)).map(([, claim]) => claim);
     if (unused.length) {
       await tx.query(
-        `delete from token_holders where device_id = '${CLAIM}' and (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`,
-        columns(unused, 3),
+        `delete from token_holders h using unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
+         where (h.workspace_id, h.app_id, h.token, h.device_id) = (r.workspace_id, r.app_id, r.token, r.device_id)`,
+        columns(unused, 4),
       );
     }
 
@@ -207,22 +247,33 @@ export class DevicesStore {
           foreground_enabled: sendable && capability.foregroundEnabled,
           background_enabled: sendable && capability.backgroundEnabled,
           provisional: capability.provisional,
-          last_session_at: state.lastSessionAt === null ? null : new Date(state.lastSessionAt).toISOString(),
-          state,
+          push_permission: state.permission,
+          capability_as_of_ms: state.capabilityAsOf,
+          user_as_of_ms: state.userAsOf,
+          token_as_of_ms: state.tokenAsOf,
+          token_registered_at_ms: state.tokenRegisteredAt,
+          last_session_ms: state.lastSessionAt,
         };
       });
       // One JSON parameter: V8 serialises it natively, where pg would escape every element of thirteen text arrays.
       await tx.query(
         `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
-                              foreground_enabled, background_enabled, provisional, last_session_at, state)
-         select * from json_to_recordset($1::json) as r(workspace_id text, app_id text, device_id text, platform text,
+                              foreground_enabled, background_enabled, provisional, push_permission, capability_as_of_ms,
+                              user_as_of_ms, token_as_of_ms, token_registered_at_ms, last_session_at)
+         select workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status, foreground_enabled,
+           background_enabled, provisional, push_permission, capability_as_of_ms, user_as_of_ms, token_as_of_ms,
+           token_registered_at_ms, to_timestamp(last_session_ms / 1000.0)
+         from json_to_recordset($1::json) as r(workspace_id text, app_id text, device_id text, platform text,
            os_version text, user_id text, token text, token_status text, foreground_enabled boolean,
-           background_enabled boolean, provisional boolean, last_session_at timestamptz, state jsonb)
+           background_enabled boolean, provisional boolean, push_permission text, capability_as_of_ms bigint,
+           user_as_of_ms bigint, token_as_of_ms bigint, token_registered_at_ms bigint, last_session_ms bigint)
          on conflict (workspace_id, app_id, device_id) do update set
            platform = excluded.platform, os_version = excluded.os_version, user_id = excluded.user_id, token = excluded.token,
            token_status = excluded.token_status, foreground_enabled = excluded.foreground_enabled,
            background_enabled = excluded.background_enabled, provisional = excluded.provisional,
-           last_session_at = excluded.last_session_at, state = excluded.state`,
+           push_permission = excluded.push_permission, capability_as_of_ms = excluded.capability_as_of_ms,
+           user_as_of_ms = excluded.user_as_of_ms, token_as_of_ms = excluded.token_as_of_ms,
+           token_registered_at_ms = excluded.token_registered_at_ms, last_session_at = excluded.last_session_at`,
         [JSON.stringify(rows)],
       );
     }

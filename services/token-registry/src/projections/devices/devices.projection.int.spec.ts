@@ -117,8 +117,8 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     await waitApplied((offset += 6));
 
     expect(await device('watch')).toMatchObject({ user_id: 'erin', token: null, token_status: 'removed', last_session_at: '1970-01-01T00:00:04.500Z' });
-    const states: { state: { permission: string } }[] = await dataSource.query(`select state from devices where device_id = 'watch'`);
-    expect(states[0].state.permission).toBe('AUTHORIZED');
+    const states: { push_permission: string }[] = await dataSource.query(`select push_permission from devices where device_id = 'watch'`);
+    expect(states[0].push_permission).toBe('AUTHORIZED');
   });
 
   it('T8 through bounce-processor.device-delivery.v1: the token is removed and tombstoned; registering it again keeps it unsendable', async () => {
