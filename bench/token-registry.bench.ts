@@ -21,8 +21,8 @@ const DEVICES = Number(argValue('--devices', '200000'));
 const USERS = Number(argValue('--users', '150000'));
 const RUNS = Number(argValue('--runs', '1'));
 const PORT = Number(argValue('--port', '39101'));
-/** Extra Node flags for the service process, e.g. `--service-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
-const SERVICE_NODE_ARGS = argValue('--service-node-args', '').split(' ').filter(Boolean);
+/** The service's Node flags as operators run it: its heap budget from deploy/service-node-options, unless given. */
+const SERVICE_NODE_ARGS = argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8')).split(/\s+/).filter(Boolean);
 const PARTITIONS = 6;
 const GROUP = 'token-registry.devices';
 /** The raw limit's fetches, as in the event-bus benchmark; the service runs with its own defaults. */
@@ -222,6 +222,8 @@ async function main(): Promise<void> {
     ratio_b_over_a: Number((b / a).toFixed(3)),
     service_peak_rss_mb: { median: Math.round(median(rss)), runs: rss.map(Math.round) },
     output_events: { median: median(outputs), runs: outputs },
+    service_node_args: SERVICE_NODE_ARGS.join(' '),
+    service_consumer_env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_'))),
     decode_fetch_settings: FETCH,
     floors: { token_registry_events_per_s: 10_000, service_peak_rss_mb: 300 },
   };

@@ -35,8 +35,10 @@ echo "building…"
 npm run --silent build >/dev/null 2>&1 || npm run build
 
 mkdir -p "$logs"
+# Each service's heap budget (deploy/service-node-options, see README "Memory"); SERVICE_NODE_OPTIONS overrides it.
+read -r -a node_options <<<"${SERVICE_NODE_OPTIONS:-$(cat deploy/service-node-options)}"
 for s in "${services[@]}"; do
-  node "dist/services/$s/src/main.js" >"$logs/$s.log" 2>&1 &
+  node "${node_options[@]}" "dist/services/$s/src/main.js" >"$logs/$s.log" 2>&1 &
   pids+=($!)
 done
 

@@ -38,7 +38,10 @@ export interface ServiceConfig {
   consumer: {
     /** Partitions applied at once, each in its own transaction: Node works on one while Postgres commits another. */
     partitionsConsumedConcurrently: number;
-    /** Largest transaction, in events: larger ones fold more events per row and commit less often, at some latency. */
+    /**
+     * Largest transaction, in events. Smaller ones hold their row locks for less time (a partition touching another
+     * partition's device waits less) and keep less alive across garbage collections; larger ones commit less often.
+     */
     maxEventsPerTransaction: number;
     /** Largest fetch per partition, in bytes. */
     maxBytesPerPartition: number;
@@ -110,7 +113,7 @@ function baseSchema(serviceName: ServiceName) {
     KAFKA_TOPIC_PARTITIONS: integer(1, 1000).prefault('6'),
     KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"').default(''),
     CONSUMER_CONCURRENCY: integer(1, 64).prefault('2'),
-    CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('5000'),
+    CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('1500'),
     CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(String(1024 * 1024)),
   });
 }

@@ -68,7 +68,7 @@ describe('loadConfig', () => {
   });
 
   it('reads the consumer settings, with defaults, and names a bad one', () => {
-    expect(loadConfig('token-registry', undefined, {}).consumer).toEqual({ partitionsConsumedConcurrently: 2, maxEventsPerTransaction: 5000, maxBytesPerPartition: 1048576 });
+    expect(loadConfig('token-registry', undefined, {}).consumer).toEqual({ partitionsConsumedConcurrently: 2, maxEventsPerTransaction: 1500, maxBytesPerPartition: 1048576 });
     expect(loadConfig('token-registry', undefined, { CONSUMER_CONCURRENCY: '3', CONSUMER_MAX_EVENTS_PER_TRANSACTION: '20000' }).consumer).toMatchObject({
       partitionsConsumedConcurrently: 3,
       maxEventsPerTransaction: 20000,

@@ -80,7 +80,9 @@ describe('DevicesStateColumns migration (real Postgres)', () => {
   afterAll(() => dropDatabase(url));
 
   it('moves each device\'s JSON state into its columns, and the store reads the same state back', async () => {
-    const before = tokenRegistryService.migrations.filter((m) => m !== DevicesStateColumns1764100000000);
+    const all = tokenRegistryService.migrations as unknown[];
+    expect(all.at(-1)).toBe(DevicesStateColumns1764100000000);
+    const before = all.slice(0, -1) as typeof tokenRegistryService.migrations;
     await createDatabase(url);
     const old = new DataSource({ type: 'postgres', url, migrations: before });
     await old.initialize();
