@@ -49,6 +49,11 @@ function distinctColumns(tuples: Iterable<string[]>, width: number): unknown[][]
   return columns(distinct.values(), width);
 }
 
+/** A map's values in the order of their keys: rows every transaction inserts in the same order (no deadlock). */
+function valuesInKeyOrder<V>(map: Map<string, V>): V[] {
+  return [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, value]) => value);
+}
+
 /**
  * Each user a batch names as a device's user, with the time of the first such event; sorted, so that two partitions'
  * transactions claiming some of the same users wait for each other in one order instead of deadlocking.
@@ -60,7 +65,7 @@ function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: str
     const key = `${event.data.workspace_id}\u0000${userId}`;
     if (userId !== null && !first.has(key)) first.set(key, { workspaceId: event.data.workspace_id, userId, at: event.data.occurred_at });
   }
-  return [...first.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, naming]) => naming);
+  return valuesInKeyOrder(first);
 }
 
 function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string, string, string]> {
@@ -84,7 +89,7 @@ function unheldRegistrations(events: readonly TokenRegistryInput[], holders: rea
     const key = tupleKey(tuple.slice(0, 3));
     if (!held.has(key)) unheld.set(key, tuple);
   }
-  return [...unheld.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, tuple]) => tuple);
+  return valuesInKeyOrder(unheld);
 }
 
 interface HolderRow {
