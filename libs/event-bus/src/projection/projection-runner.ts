@@ -42,6 +42,13 @@ export interface ProjectionRunnerOptions<T extends TopicName> {
   schemas?: SchemaRegistry;
 }
 
+export type RunnerState = 'starting' | 'joining' | 'consuming' | 'failing' | 'stopped';
+
+export interface RunnerHealth {
+  up: boolean;
+  details: { state: RunnerState; failingBatches: number } & Record<string, unknown>;
+}
+
 type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; outbox: OutboxWrite | null; nextOffset: string };
 type Decoded<T extends TopicName> = ConsumedEvent<T> | { code: DeadLetterCode; reason: string };
 
@@ -70,6 +77,7 @@ export class ProjectionRunner<T extends TopicName> {
   /** Stored next offsets by `<physical topic>:<partition>`, as this process last read or wrote them. */
   private readonly knownOffsets = new Map<string, string>();
   private running = false;
+  private startedAt: number | undefined;
   private joined = false;
   private failingBatches = 0;
   /** True when the outbox table may hold rows nobody holds in memory (at start, after a failed publish): drain it. */
@@ -113,11 +121,18 @@ export class ProjectionRunner<T extends TopicName> {
 
   /** True while the consumer is in its group, running, and its batches are not failing. */
   isHealthy(): boolean {
-    return this.running && this.joined && this.failingBatches === 0;
+    return this.health().up;
+  }
+
+  /** What `/health` shows for this runner: up or not, and why (state, failing batches, partitions refused). */
+  health(): RunnerHealth {
+    const state: RunnerState = !this.running ? (this.startedAt ? 'stopped' : 'starting') : !this.joined ? 'joining' : this.failingBatches > 0 ? 'failing' : 'consuming';
+    return { up: state === 'consuming', details: { state, failingBatches: this.failingBatches } };
   }
 
   /** Publishes what a previous run left in the outbox, then joins the group and consumes. */
   async start(): Promise<void> {
+    this.startedAt = Date.now();
     await this.producer.connect();
     await this.drainOutbox();
     await this.loadStoredOffsets();
