@@ -36,6 +36,8 @@ export interface ProjectionRunnerOptions<T extends TopicName> {
   partitionsConsumedConcurrently?: number;
   /** How long the group waits for a silent (crashed) member before moving its partitions (default 30 s). */
   sessionTimeoutMs?: number;
+  /** How often the consumer tells the group it is alive, also while a long transaction runs (default 3 s). */
+  heartbeatIntervalMs?: number;
   /** Backoff of a batch that failed with a non-contract error: first and longest wait (default 200 ms, 10 s). */
   retry?: { initialMs: number; maxMs: number };
   /** The schema versions messages are read with (default: every version under schemas/). */
@@ -99,7 +101,7 @@ export class ProjectionRunner<T extends TopicName> {
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: HEARTBEAT_MS,
+      heartbeatInterval: options.heartbeatIntervalMs ?? HEARTBEAT_MS,
     });
     this.ownsProducer = !options.producer;
     this.producer =
@@ -197,7 +199,7 @@ export class ProjectionRunner<T extends TopicName> {
   private async applyUntilDone(topic: T, partition: number, messages: KafkaMessage[], payload: EachBatchPayload): Promise<Outcome | 'rewound' | 'stopped'> {
     const rejected = new Map<string, string>();
     for (let failures = 0; ; ) {
-      const heartbeats = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+      const heartbeats = setInterval(() => void payload.heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? HEARTBEAT_MS);
       const timer = this.metrics.batchSeconds.startTimer({ group: this.projection.groupId });
       try {
         const outcome = await this.applyInTransaction(topic, partition, messages, rejected);
