@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import { openDatabase } from '@push/service-kit';
-import { createDatabase, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { createDatabase, deliveryEvents, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { changelogEntriesOf } from '../../domain/changelog';
 import { TokenRegistryInput } from '../../domain/token-registry';
+import { MAX_ID_BYTES, MAX_TOKEN_BYTES, inputProblem } from '../../domain/validation';
 import { tokenRegistryService } from '../../service';
 import { DevicesStateColumns1764100000000 } from './devices-state-columns.migration';
 import { DevicesStore } from './devices-store';
@@ -72,6 +74,40 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
     const events = [deviceEvents.tokenRegistered(deviceOf('tablet'), 1_000, 'first-token'), deviceEvents.tokenRegistered(deviceOf('tablet'), 2_000, 'second-token')];
     await applyAndCommit(runner, await load(runner, events), events);
     expect(await dataSource.query(`select token, device_id from token_holders where device_id in ('tablet', '') order by token`)).toEqual([{ token: 'second-token', device_id: 'tablet' }]);
+  });
+});
+
+describe('read model limits (real Postgres)', () => {
+  const url = uniqueDatabaseUrl('token_registry_limits');
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    await dropDatabase(url);
+  });
+
+  it('§3.5: the longest ids (256 bytes) and token (2048 bytes) validation accepts fit every index of the read model', async () => {
+    // Random base64: Postgres cannot compress it, so each index entry is as wide as these limits allow.
+    const random = (bytes: number) => randomBytes(bytes).toString('base64').slice(0, bytes);
+    const device = { workspace_id: random(MAX_ID_BYTES), app_id: random(MAX_ID_BYTES), device_id: random(MAX_ID_BYTES) };
+    const token = random(MAX_TOKEN_BYTES);
+    const events = [
+      deviceEvents.tokenRegistered(device, 1_000, token, { user_id: random(MAX_ID_BYTES) }),
+      deviceEvents.changeUser(device, 2_000, random(MAX_ID_BYTES)),
+      deliveryEvents.tokenInvalidated(device, 3_000, token),
+    ];
+    expect(events.map(inputProblem)).toEqual([null, null, null]);
+
+    const runner = dataSource.createQueryRunner();
+    await applyAndCommit(runner, await load(runner, events), events);
+
+    expect(await dataSource.query('select token_status from devices')).toEqual([{ token_status: 'invalidated' }]);
+    expect(await dataSource.query('select count(*)::int as n from token_tombstones')).toEqual([{ n: 1 }]);
+    expect(await dataSource.query('select count(*)::int as n from token_changelog')).toEqual([{ n: 3 }]);
   });
 });
 

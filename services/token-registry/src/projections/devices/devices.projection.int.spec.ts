@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -164,5 +165,22 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     expect(reasons.filter((r) => r === 'device_id is empty')).toHaveLength(1);
     expect(dead.map((m) => String(m.headers!['dlq-error-code'])).sort()).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'INVALID_BODY']);
     expect(await device('laptop', 'web-app')).toMatchObject({ user_id: 'gus', token_status: 'active', platform: 'web', background_enabled: false });
+  });
+
+  it('§3.5: a registration with a token too long for the read model to index goes to the DLQ as a contract violation; the next event of its partition applies', async () => {
+    const tv = deviceOf('tv', 'android-app');
+    // 2,700 incompressible bytes: as a token_holders key this fails Postgres's btree row limit (SQLSTATE 54000).
+    const oversized = randomBytes(1350).toString('hex');
+    await publish(
+      deviceEvents.tokenRegistered(tv, 1000, oversized, { platform: 'ANDROID', os_version: '14' }),
+      deviceEvents.tokenRegistered(tv, 2000, 'fcm-tv-0123456789', { platform: 'ANDROID', os_version: '14' }),
+    );
+    await waitApplied((offset += 2));
+
+    const dead = (await readMessages(prefix + dlqTopicOf(Topics.DeviceEvents), 5)).filter((m) => m.key?.toString() === keyOf({ data: tv }));
+    expect(dead.map((m) => [String(m.headers!['dlq-error-code']), String(m.headers!['dlq-error'])])).toEqual([
+      ['CONTRACT_VIOLATION', 'token is longer than 2048 bytes (UTF-8): 2700 bytes'],
+    ]);
+    expect(await device('tv', 'android-app')).toMatchObject({ token: '*'.repeat(11) + '456789', token_status: 'active' });
   });
 });
