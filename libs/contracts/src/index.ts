@@ -8,3 +8,4 @@ export * from './codec/fingerprint';
 export * from './codec/single-object';
 export * from './codec/registry';
 export * from './codec/codec';
+export * from './codec/storable';

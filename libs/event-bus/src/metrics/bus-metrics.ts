@@ -8,6 +8,7 @@ export interface BusMetrics {
   batchSeconds: Histogram<'group'>;
   batchFailures: Counter<'group'>;
   outboxSize: Gauge<'group'>;
+  refusedPartitions: Gauge<'group' | 'topic' | 'partition' | 'reason'>;
 }
 
 /** The bus's metrics in the service's one registry; several runners in a process share them (labelled by group). */
@@ -62,6 +63,16 @@ export function busMetrics(registry: Registry): BusMetrics {
     outboxSize: metric(
       'event_bus_outbox_size',
       () => new Gauge({ name: 'event_bus_outbox_size', help: 'Events waiting in event_outbox to be published.', labelNames: ['group'], registers }),
+    ),
+    refusedPartitions: metric(
+      'event_bus_partitions_refused',
+      () =>
+        new Gauge({
+          name: 'event_bus_partitions_refused',
+          help: 'Partitions not consumed because their log is not the one the read model was built from (1 while refused).',
+          labelNames: ['group', 'topic', 'partition', 'reason'],
+          registers,
+        }),
     ),
   };
 }

@@ -89,5 +89,27 @@ export class EventOutboxBatches1764000000000 implements MigrationInterface {
   }
 }
 
+/**
+ * The identity of the log a read model was built from, beside each partition's offset (see log-identity.ts): the Kafka
+ * cluster and the last applied message (offset, timestamp, SHA-1 of key and value). Null in rows written before: those
+ * partitions are checked by their offsets alone until their next batch records it.
+ */
+export class ConsumerOffsetsLogIdentity1764600000000 implements MigrationInterface {
+  name = 'ConsumerOffsetsLogIdentity1764600000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('alter table consumer_offsets add column cluster_id text, add column last_offset bigint, add column last_timestamp bigint, add column last_digest bytea');
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query('alter table consumer_offsets drop column cluster_id, drop column last_offset, drop column last_timestamp, drop column last_digest');
+  }
+}
+
 /** Add these to every service's DataSource migrations. */
-export const EVENT_BUS_MIGRATIONS = [EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000, EventOutboxBatches1764000000000];
+export const EVENT_BUS_MIGRATIONS = [
+  EventBusTables1763856000000,
+  EventOutboxBinaryKeysAndHeaders1763870000000,
+  EventOutboxBatches1764000000000,
+  ConsumerOffsetsLogIdentity1764600000000,
+];

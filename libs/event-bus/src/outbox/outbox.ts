@@ -62,15 +62,24 @@ export async function writeOutbox(tx: EntityManager, messages: readonly RawMessa
 }
 
 /**
- * Publishes committed outbox writes from memory, in the order given, then deletes their rows: the common path, with no
- * read back of what the caller just wrote. The delete follows Kafka's acknowledgement, so a crash in between leaves
- * the rows for `drainOutbox` (sent twice, never lost). Throws when Kafka or Postgres fails; the rows stay.
+ * Publishes committed outbox writes from memory, in the order given: the common path, with no read back of what the
+ * caller just wrote. Under the drain lock it first deletes their rows and sends only the writes whose rows were still
+ * there, so a row that another replica's table drain already published is not sent again; the delete commits after
+ * Kafka's acknowledgement, so a crash in between leaves the rows for `drainOutbox` (sent twice, never lost). Throws when
+ * Kafka or Postgres fails; the rows stay.
  */
 export async function publishCommitted(dataSource: DataSource, producer: EventProducer, writes: readonly OutboxWrite[]): Promise<number> {
-  const messages = writes.flatMap((w) => w.messages);
-  if (messages.length > 0) await producer.sendRaw(messages);
-  await dataSource.query('delete from event_outbox where id = any($1::bigint[])', [writes.map((w) => w.id)]);
-  return messages.length;
+  return dataSource.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [DRAIN_LOCK]);
+    // As a SELECT: TypeORM answers a bare DELETE … RETURNING with [rows, count] instead of the rows.
+    const deleted: { id: string }[] = await tx.query('with gone as (delete from event_outbox where id = any($1::bigint[]) returning id) select id::text as id from gone', [
+      writes.map((w) => w.id),
+    ]);
+    const present = new Set(deleted.map((row) => row.id));
+    const messages = writes.filter((w) => present.has(w.id)).flatMap((w) => w.messages);
+    if (messages.length > 0) await producer.sendRaw(messages);
+    return messages.length;
+  });
 }
 
 /**
