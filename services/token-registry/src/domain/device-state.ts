@@ -3,9 +3,15 @@ import type { Platform, PushPermission } from '@push/contracts';
 /** Whether the device's token can be sent to: `active` sendable, `invalidated` held but not sendable (T8), `removed` lost (T2, T7), `none` never had one. */
 export type TokenStatus = 'active' | 'none' | 'removed' | 'invalidated';
 
+/** An event applied to a device: its `occurred_at` and `event_id`. */
+export interface AppliedEvent {
+  at: number;
+  eventId: string;
+}
+
 /**
  * Everything token-registry knows of one device, folded from its events by `evolve`. Each aspect remembers the
- * `occurred_at` of the newest event that set it, so that a late event cannot roll it back (T9). Stored as JSON.
+ * `occurred_at` of the newest event that set it, so that a late event cannot roll it back (T9).
  */
 export interface DeviceState {
   platform: Platform | null;
@@ -21,6 +27,11 @@ export interface DeviceState {
   /** When the current token was last registered: an APNs 410 older than this does not invalidate it (T8). */
   tokenRegisteredAt: number | null;
   lastSessionAt: number | null;
+  /**
+   * The events applied at the aspects' current "as of" times (usually one or two): an event of the same millisecond
+   * still applies after them, unless it is one of them again (a duplicate), T9.
+   */
+  appliedAsOf: readonly AppliedEvent[];
 }
 
 export const unknownDevice: DeviceState = Object.freeze({
@@ -35,10 +46,16 @@ export const unknownDevice: DeviceState = Object.freeze({
   tokenAsOf: null,
   tokenRegisteredAt: null,
   lastSessionAt: null,
+  appliedAsOf: Object.freeze([]),
 });
 
-/** T9: an event changes an aspect only if it is newer than what set the aspect; duplicates and late events are not. */
-export const isNewer = (at: number, asOf: number | null): boolean => asOf === null || at > asOf;
+/**
+ * T9: does the event `eventId` at `at` change an aspect of `state` last set at `asOf`? When it happened later; or in the
+ * same millisecond, unless it is one of the events applied then: on equal times log order decides, and a duplicate
+ * (the same `event_id`) changes nothing. A late event changes nothing either.
+ */
+export const isNewer = (state: DeviceState, asOf: number | null, at: number, eventId: string): boolean =>
+  asOf === null || at > asOf || (at === asOf && !state.appliedAsOf.some((e) => e.eventId === eventId));
 
 export const sendableToken = (state: DeviceState): string | null => (state.tokenStatus === 'active' ? state.token : null);
 

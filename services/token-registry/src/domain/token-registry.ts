@@ -106,23 +106,24 @@ export class TokenRegistry {
   private apply(input: TokenRegistryInput, ref: DeviceRef): DeviceTokenEvent[] {
     const cause = (device: DeviceRef): Cause => ({ ...device, causeEventId: input.data.event_id });
     const at = input.data.occurred_at;
+    const eventId = input.data.event_id;
     switch (input.type) {
       case 'TokenRegistered':
         return this.register(input.data, ref, cause);
       case 'SessionStarted': {
         const d = input.data;
-        return this.step(ref, { type: 'SessionStarted', at, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, userId: d.user_id }, cause(ref));
+        return this.step(ref, { type: 'SessionStarted', at, eventId, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, userId: d.user_id }, cause(ref));
       }
       case 'ChangeUser':
-        return this.step(ref, { type: 'ChangeUser', at, userId: input.data.user_id }, cause(ref));
+        return this.step(ref, { type: 'ChangeUser', at, eventId, userId: input.data.user_id }, cause(ref));
       case 'UserLoggedOut':
-        return this.step(ref, { type: 'UserLoggedOut', at }, cause(ref));
+        return this.step(ref, { type: 'UserLoggedOut', at, eventId }, cause(ref));
       case 'PushPermissionChanged': {
         const d = input.data;
-        return this.step(ref, { type: 'PushPermissionChanged', at, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, prompted: d.prompted }, cause(ref));
+        return this.step(ref, { type: 'PushPermissionChanged', at, eventId, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, prompted: d.prompted }, cause(ref));
       }
       case 'AppUninstalled':
-        return this.step(ref, { type: 'AppUninstalled', at }, cause(ref));
+        return this.step(ref, { type: 'AppUninstalled', at, eventId }, cause(ref));
       case 'TokenInvalidated':
         return this.invalidate(input.data, cause);
       default:
@@ -136,6 +137,7 @@ export class TokenRegistry {
     const fact: Extract<DeviceFact, { type: 'TokenRegistered' }> = {
       type: 'TokenRegistered',
       at,
+      eventId: data.event_id,
       platform: data.platform,
       osVersion: data.os_version,
       permission: data.push_permission,
@@ -145,12 +147,15 @@ export class TokenRegistry {
       takenFromDeviceId: null,
     };
     const holderId = this.holders.get(tokenKey(ref.workspaceId, ref.appId, data.token));
-    const registrationIsCurrent = isNewer(at, this.device(ref).tokenAsOf);
+    const device = this.device(ref);
+    const registrationIsCurrent = isNewer(device, device.tokenAsOf, at, data.event_id);
     if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent) return this.step(ref, fact, cause(ref));
 
     const holder: DeviceRef = { workspaceId: ref.workspaceId, appId: ref.appId, deviceId: holderId };
-    const heldSince = this.device(holder).tokenAsOf;
-    if (isNewer(at, heldSince)) {
+    const holderState = this.device(holder);
+    const heldSince = holderState.tokenAsOf;
+    // On equal times the registration is the later one in the log: it takes the token (T9).
+    if (isNewer(holderState, heldSince, at, data.event_id)) {
       // The token moved here: the previous holder loses it first, so that it is never on two devices.
       const lost = this.step(holder, { type: 'TokenTakenOver', at, token: data.token, byDeviceId: ref.deviceId }, cause(holder));
       return [...lost, ...this.step(ref, { ...fact, takenFromDeviceId: holderId }, cause(ref))];

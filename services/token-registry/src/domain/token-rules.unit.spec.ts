@@ -349,6 +349,50 @@ describe('token rules (DESIGN §4, T1–T9)', () => {
       expect(device(phone)).toMatchObject({ userId: null, token: 'apns-1', tokenRegisteredAt: 1000 });
     });
 
+    it('T9: events of one device with the same occurred_at apply in log order (SDK init: anonymous SessionStarted, then ChangeUser in the same millisecond)', () => {
+      const { events, device } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1')).when(
+        deviceEvents.sessionStarted(phone, 2000, { user_id: null }),
+        deviceEvents.changeUser(phone, 2000, 'u1'),
+      );
+
+      expect(device(phone).userId).toBe('u1');
+      expect(events.filter((e) => e.type === 'DeviceUserChanged')).toMatchObject([{ data: { previous_user_id: null, user_id: 'u1', token: 'apns-1', cause: 'CHANGE_USER' } }]);
+    });
+
+    it('T9 (shared phone): UserLoggedOut then ChangeUser(kim) in the same millisecond leaves the device to Kim', () => {
+      const { device, changelog } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1', { user_id: 'charlie' })).when(
+        deviceEvents.userLoggedOut(phone, 2000, 'charlie'),
+        deviceEvents.changeUser(phone, 2000, 'kim'),
+      );
+
+      expect(device(phone).userId).toBe('kim');
+      expect(changelog().map((e) => [e.fromUserId, e.toUserId])).toEqual([
+        [null, 'charlie'],
+        ['charlie', null],
+        [null, 'kim'],
+      ]);
+    });
+
+    it('T9: a duplicate with the same occurred_at as a later event has no effect, wherever it is redelivered', () => {
+      const anonymous = deviceEvents.sessionStarted(phone, 2000, { user_id: null, permission: 'DENIED' });
+      const login = deviceEvents.changeUser(phone, 2000, 'u1');
+      const granted = deviceEvents.pushPermissionChanged(phone, 2000, 'AUTHORIZED');
+      const { events, device } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1'), anonymous, login, granted).when(anonymous, login, granted, anonymous);
+
+      expect(events).toEqual([]);
+      expect(device(phone)).toMatchObject({ userId: 'u1', permission: 'AUTHORIZED', token: 'apns-1', tokenStatus: 'active' });
+    });
+
+    it('T9: of two registrations in the same millisecond the later in the log wins, and a redelivered earlier one does not take the token back', () => {
+      const first = deviceEvents.tokenRegistered(phone, 2000, 'apns-1');
+      const second = deviceEvents.tokenRegistered(phone, 2000, 'apns-2');
+      const scenario = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-0'));
+
+      expect(scenario.when(first, second).device(phone)).toMatchObject({ token: 'apns-2', tokenStatus: 'active' });
+      expect(scenario.when(first).events).toEqual([]);
+      expect(scenario.when(first).device(phone).token).toBe('apns-2');
+    });
+
     it('T9: a late ChangeUser older than the device user does not roll the user back', () => {
       const { events, device } = given(deviceEvents.changeUser(phone, 1000, 'ann'), deviceEvents.changeUser(phone, 3000, 'bob')).when(deviceEvents.changeUser(phone, 2000, 'carol'));
 

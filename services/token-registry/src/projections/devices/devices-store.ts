@@ -19,6 +19,8 @@ interface StoredDevice {
   token_as_of_ms: number | null;
   token_registered_at_ms: number | null;
   last_session_ms: number | null;
+  applied_event_at_ms: number[];
+  applied_event_ids: string[];
 }
 
 const stateOf = (row: StoredDevice): DeviceState => ({
@@ -33,6 +35,7 @@ const stateOf = (row: StoredDevice): DeviceState => ({
   tokenAsOf: row.token_as_of_ms,
   tokenRegisteredAt: row.token_registered_at_ms,
   lastSessionAt: row.last_session_ms,
+  appliedAsOf: row.applied_event_ids.map((eventId, i) => ({ at: row.applied_event_at_ms[i], eventId })),
 });
 
 /** Tuples as one array per column: the parameters of an `unnest(...)`. */
@@ -151,7 +154,8 @@ export class DevicesStore {
       // float8: epoch milliseconds arrive as JS numbers (a bigint would arrive as a string).
       `select workspace_id, app_id, device_id, platform, os_version, push_permission, capability_as_of_ms::float8 as capability_as_of_ms,
          user_id, user_as_of_ms::float8 as user_as_of_ms, token, token_status, token_as_of_ms::float8 as token_as_of_ms,
-         token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms
+         token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms,
+         applied_event_at_ms::float8[] as applied_event_at_ms, applied_event_ids
        from devices
        where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
        order by workspace_id, app_id, device_id for update`,
@@ -258,27 +262,32 @@ export class DevicesStore {
           token_as_of_ms: state.tokenAsOf,
           token_registered_at_ms: state.tokenRegisteredAt,
           last_session_ms: state.lastSessionAt,
+          applied_event_at_ms: state.appliedAsOf.map((e) => e.at),
+          applied_event_ids: state.appliedAsOf.map((e) => e.eventId),
         };
       });
       // One JSON parameter: V8 serialises it natively, where pg would escape every element of thirteen text arrays.
       await tx.query(
         `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
                               foreground_enabled, background_enabled, provisional, push_permission, capability_as_of_ms,
-                              user_as_of_ms, token_as_of_ms, token_registered_at_ms, last_session_at)
+                              user_as_of_ms, token_as_of_ms, token_registered_at_ms, last_session_at, applied_event_at_ms,
+                              applied_event_ids)
          select workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status, foreground_enabled,
            background_enabled, provisional, push_permission, capability_as_of_ms, user_as_of_ms, token_as_of_ms,
-           token_registered_at_ms, to_timestamp(last_session_ms / 1000.0)
+           token_registered_at_ms, to_timestamp(last_session_ms / 1000.0), applied_event_at_ms, applied_event_ids
          from json_to_recordset($1::json) as r(workspace_id text, app_id text, device_id text, platform text,
            os_version text, user_id text, token text, token_status text, foreground_enabled boolean,
            background_enabled boolean, provisional boolean, push_permission text, capability_as_of_ms bigint,
-           user_as_of_ms bigint, token_as_of_ms bigint, token_registered_at_ms bigint, last_session_ms bigint)
+           user_as_of_ms bigint, token_as_of_ms bigint, token_registered_at_ms bigint, last_session_ms bigint,
+           applied_event_at_ms bigint[], applied_event_ids text[])
          on conflict (workspace_id, app_id, device_id) do update set
            platform = excluded.platform, os_version = excluded.os_version, user_id = excluded.user_id, token = excluded.token,
            token_status = excluded.token_status, foreground_enabled = excluded.foreground_enabled,
            background_enabled = excluded.background_enabled, provisional = excluded.provisional,
            push_permission = excluded.push_permission, capability_as_of_ms = excluded.capability_as_of_ms,
            user_as_of_ms = excluded.user_as_of_ms, token_as_of_ms = excluded.token_as_of_ms,
-           token_registered_at_ms = excluded.token_registered_at_ms, last_session_at = excluded.last_session_at`,
+           token_registered_at_ms = excluded.token_registered_at_ms, last_session_at = excluded.last_session_at,
+           applied_event_at_ms = excluded.applied_event_at_ms, applied_event_ids = excluded.applied_event_ids`,
         [JSON.stringify(rows)],
       );
     }

@@ -111,6 +111,21 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     expect(before.device).toMatchObject({ user_id: 'bob', foreground_enabled: false, background_enabled: true });
   });
 
+  it('T9: events of the same millisecond apply in log order (SDK init: anonymous session, then ChangeUser); redelivered in a later batch they change nothing', async () => {
+    const kiosk = deviceOf('kiosk');
+    const session = deviceEvents.sessionStarted(kiosk, 2000, { user_id: null });
+    await publish(deviceEvents.tokenRegistered(kiosk, 1000, 'apns-kiosk-1'), session, deviceEvents.changeUser(kiosk, 2000, 'hal'));
+    await waitApplied((offset += 3));
+    expect(await device('kiosk')).toMatchObject({ user_id: 'hal', token_status: 'active' });
+    const before = (await published()).length;
+
+    await publish(session);
+    await waitApplied((offset += 1));
+
+    expect(await device('kiosk')).toMatchObject({ user_id: 'hal', token_status: 'active' });
+    expect((await published()).length).toBe(before);
+  });
+
   it('T9: a late event older than the state it would change does not roll it back', async () => {
     const watch = deviceOf('watch');
     await publish(deviceEvents.tokenRegistered(watch, 1000, 'apns-watch-1', { user_id: 'dora' }), deviceEvents.changeUser(watch, 5000, 'erin'), deviceEvents.appUninstalled(watch, 6000));
