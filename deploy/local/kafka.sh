@@ -4,6 +4,8 @@
 #   kafka.sh stop    stop the broker started here
 #   kafka.sh status  exit 0 when a broker answers on 127.0.0.1:9092
 # Idempotent: a second start finds the running broker. If KAFKA_BROKERS is set, that cluster is used and nothing starts.
+# A second, throwaway broker (tests that replace the broker): KAFKA_DATA_DIR, KAFKA_PORT, KAFKA_CONTROLLER_PORT and
+# KAFKA_CLUSTER_ID choose its data, ports and cluster id (KAFKA_BROKERS must then be unset for this script).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -11,8 +13,11 @@ libs="$root/.cache/kafka-libs"
 data="${KAFKA_DATA_DIR:-$root/.data/kafka}"
 pidfile="$data/kafka.pid"
 logfile="$data/kafka.log"
-port=9092
-cluster_id="cHVzaFJlYWNoTG9jYWwxMQ"   # base64url of 16 bytes, as Kafka requires; fixed so formatting is reproducible
+port="${KAFKA_PORT:-9092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
+# base64url of 16 bytes, as Kafka requires; fixed so formatting is reproducible — so a reset broker has the same id, and
+# the services recognise a new log by its messages, not by the cluster id (libs/event-bus README).
+cluster_id="${KAFKA_CLUSTER_ID:-cHVzaFJlYWNoTG9jYWwxMQ}"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 running_pid() { [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && cat "$pidfile"; }
@@ -32,7 +37,15 @@ java_opts() {
 # The checked-in server.properties plus the one machine-specific line: where the data lives.
 write_config() {
   mkdir -p "$data/logs-kraft" "$data/logs"
-  { cat "$here/server.properties"; echo "log.dirs=$data/logs-kraft"; } >"$data/server.properties"
+  {
+    cat "$here/server.properties"
+    echo "log.dirs=$data/logs-kraft"
+    if [[ "$port" != 9092 || "$controller_port" != 9093 ]]; then
+      echo "controller.quorum.voters=1@127.0.0.1:$controller_port"
+      echo "listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port"
+      echo "advertised.listeners=PLAINTEXT://127.0.0.1:$port"
+    fi
+  } >"$data/server.properties"
 }
 
 format_storage() {

@@ -8,3 +8,4 @@ export * from './projection/dead-letter';
 export * from './metrics/bus-metrics';
 export * from './migrations/event-bus-tables';
 export * from './partitioner';
+export * from './admin/stored-offsets';

@@ -2,3 +2,4 @@ export * from './postgres';
 export * from './log-capture';
 export * from './events';
 export * from './kafka';
+export * from './scratch-broker';
