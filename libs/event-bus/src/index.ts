@@ -9,3 +9,4 @@ export * from './metrics/bus-metrics';
 export * from './migrations/event-bus-tables';
 export * from './partitioner';
 export * from './admin/stored-offsets';
+export * from './projection/log-identity';

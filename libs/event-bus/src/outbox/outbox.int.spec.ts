@@ -79,4 +79,24 @@ describe('the outbox', () => {
     expect((await messageCount(topic)) - countBefore).toBe(3072);
     await db.destroy();
   });
+
+  it('publishes a row once when a replica publishes it from memory while another drains the table', async () => {
+    const db = dataSource(EVENT_BUS_MIGRATIONS);
+    await db.initialize();
+    const other = dataSource(EVENT_BUS_MIGRATIONS);
+    await other.initialize();
+    const otherProducer = new EventProducer({ brokers: testBrokers(), clientId: 'outbox-spec-other' });
+    const countBefore = await messageCount(topic);
+    for (let round = 0; round < 5; round++) {
+      const messages: RawMessage[] = Array.from({ length: 200 }, (_, i) => ({ topic, key: `r${round}-${i}`, value: Buffer.alloc(64, i) }));
+      const write = await db.transaction((tx) => writeOutbox(tx, messages));
+      await Promise.all([publishCommitted(db, producer, [write]), drainOutbox(other, otherProducer)]);
+    }
+    await otherProducer.disconnect();
+
+    expect((await messageCount(topic)) - countBefore).toBe(5 * 200);
+    expect(await outboxSize(db)).toBe(0);
+    await other.destroy();
+    await db.destroy();
+  });
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Type } from 'avsc';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -19,6 +20,7 @@ import {
   uniqueDatabaseUrl,
   uniqueTopicPrefix,
 } from '@push/testing';
+import { createKafka } from '../kafka';
 import { EVENT_BUS_MIGRATIONS } from '../migrations/event-bus-tables';
 import { outboxSize } from '../outbox/outbox';
 import { EventProducer, RawMessage } from '../producer';
@@ -333,6 +335,170 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     expect(new Set(ids)).toEqual(new Set(expectedIds));
     if (moment === 'before-send') expect(ids).toHaveLength(expectedIds.length);
     else expect(ids.length).toBeGreaterThan(expectedIds.length);
+  });
+
+  it('publishes the outputs of a committed batch at once even when the Kafka offset commit after it fails (no restart needed)', async () => {
+    const { prefix, dataSource, runner, group } = await setup('commit-fails', 1);
+    const events = eventStream(3, 5);
+    const expectedIds = events.filter((e) => e.type === 'ChangeUser').map((e) => `sub-${e.data.event_id}`);
+    const consumer = runner();
+    // Kafka answers the offset commit with REBALANCE_IN_PROGRESS, as it does during a rebalance.
+    const internals = consumer as unknown as { onBatch: (payload: EachBatchPayload) => Promise<void> };
+    const onBatch = internals.onBatch.bind(consumer);
+    internals.onBatch = (payload) =>
+      onBatch({ ...payload, commitOffsetsIfNecessary: () => Promise.reject(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })) });
+    await consumer.start();
+    await publish(prefix, events);
+    await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'all events applied');
+    const published = prefix + Topics.UserEvents;
+    await eventually(async () => (await messageCount(published)) === expectedIds.length, 10_000, 'outputs published while running');
+    await consumer.stop();
+
+    const ids = (await readMessages(published, expectedIds.length)).map((m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id);
+    expect(ids).toEqual(expectedIds);
+    expect(await outboxSize(dataSource)).toBe(0);
+    expect(await dataSource.query('select count(*)::int as n from consumer_offsets where group_id = $1', [group])).toEqual([{ n: 1 }]);
+  });
+
+  it("passes the gaps a transactional producer leaves (commit markers, aborted records) and applies only committed records", async () => {
+    const { dataSource, runner, source } = await setup('transactional', 1);
+    const kafka = createKafka('spec-transactional', brokers);
+    const producer = kafka.producer({ transactionalId: `spec-${source}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const device = (id: string) => ({ workspace_id: 'ws', app_id: 'app', device_id: id });
+    const message = (id: string, at: number) => ({ key: 'ws:app:tx', value: encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device(id), at)) });
+    const committed: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: source, messages: [message(`aborted-${round}`, round)] });
+      await aborted.abort();
+      const kept = await producer.transaction();
+      await kept.send({ topic: source, messages: [message(`kept-${round}-a`, round), message(`kept-${round}-b`, round)] });
+      await kept.commit();
+      committed.push(`ws:app:kept-${round}-a`, `ws:app:kept-${round}-b`);
+    }
+    await producer.disconnect();
+
+    const consumer = runner();
+    await consumer.start();
+    await eventually(async () => (await total(dataSource)) === committed.length, 20_000, 'committed records applied');
+    const logEnd = await messageCount(source);
+    await consumer.stop();
+
+    expect(Object.keys(await rows(dataSource)).sort()).toEqual(committed.sort());
+    // Stored: one past the last committed record; only the final commit marker lies beyond it.
+    const [{ next_offset }] = await dataSource.query('select next_offset from consumer_offsets');
+    expect(Number(next_offset)).toBe(logEnd - 1);
+  });
+
+  it('isolates a message whose data fails the store every time (a Postgres data exception) and dead-letters it; its neighbours apply', async () => {
+    const { prefix, dataSource, runner, group, source } = await setup('unstorable', 1);
+    const counting = countingProjection({ groupId: group });
+    const storing: Projection<DeviceTopic> = {
+      ...counting,
+      async apply(batch, tx) {
+        // A column the value does not fit: smallint overflow, SQLSTATE 22003, like an out-of-range date or a NUL.
+        for (const { event } of batch) if (event.data.device_id.startsWith('huge')) await tx.query('select $1::smallint', [70_000]);
+        return counting.apply(batch, tx);
+      },
+    };
+    const events = [...eventStream(6, 2, 'a-'), deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'huge' }, 1), ...eventStream(6, 2, 'b-')];
+    await publish(prefix, events);
+    const metrics = new Registry();
+    const consumer = runner({ projection: storing, metrics, retry: { initialMs: 10, maxMs: 10 } });
+    await consumer.start();
+    const [dead] = await readMessages(dlqTopicOf(source), 1);
+    await eventually(async () => (await total(dataSource)) === events.length - 1, 20_000, 'neighbours applied');
+    await consumer.stop();
+
+    expect(dead.headers?.['dlq-error-code']?.toString()).toBe('UNPROCESSABLE');
+    expect(dead.headers?.['dlq-error']?.toString()).toMatch(/out of range/);
+    expect(dead.key?.toString()).toBe('ws:app:huge');
+    expect(await rows(dataSource)).toEqual(expectedRows(events.filter((e) => e.data.device_id !== 'huge')));
+    expect(await metricValue(metrics, 'event_bus_dead_letters_total', { code: 'UNPROCESSABLE' })).toBe(1);
+  });
+
+  it('blames a message for an unexplained error only when it repeats, and never when every message fails', async () => {
+    const { prefix, dataSource, runner, group, source } = await setup('unexplained', 1);
+    const counting = countingProjection({ groupId: group });
+    let brokenForAll = false;
+    const buggy: Projection<DeviceTopic> = {
+      ...counting,
+      async apply(batch, tx) {
+        for (const { event } of batch) if (brokenForAll || event.data.device_id === 'cursed') throw new Error(`no state for ${brokenForAll ? 'any device' : 'cursed'}`);
+        return counting.apply(batch, tx);
+      },
+    };
+    const events = [...eventStream(4, 1, 'a-'), deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'cursed' }, 1), ...eventStream(4, 1, 'b-')];
+    await publish(prefix, events);
+    const metrics = new Registry();
+    const consumer = runner({ projection: buggy, metrics, retry: { initialMs: 10, maxMs: 10 } });
+    await consumer.start();
+    const [dead] = await readMessages(dlqTopicOf(source), 1);
+    await eventually(async () => (await total(dataSource)) === events.length - 1, 20_000, 'neighbours applied');
+    expect(dead.headers?.['dlq-error']?.toString()).toMatch(/no state for cursed/);
+    expect(await metricValue(metrics, 'event_bus_batch_failures_total')).toBeGreaterThanOrEqual(2);
+
+    // A bug that fails every message is the system's fault: a few are dead-lettered, then the partition waits.
+    brokenForAll = true;
+    await publish(prefix, eventStream(30, 1, 'c-'));
+    await eventually(() => !consumer.isHealthy(), 20_000, 'reported as failing');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await consumer.stop();
+    const deadLetters = await metricValue(metrics, 'event_bus_dead_letters_total');
+    expect(deadLetters).toBeLessThanOrEqual(1 + 10);
+    expect(await total(dataSource)).toBe(events.length - 1);
+  });
+
+  it('sends valid Avro that no store can hold (a NUL in an id, a timestamp before 1970) to the dead-letter topic', async () => {
+    const { prefix, dataSource, runner, source } = await setup('storable', 1);
+    const device = (id: string) => ({ workspace_id: 'ws', app_id: 'app', device_id: id });
+    const events = [
+      deviceEvents.sessionStarted(device('ok-1'), 1),
+      deviceEvents.sessionStarted(device('nul\u0000'), 2),
+      deviceEvents.sessionStarted(device('before-1970'), -5),
+      deviceEvents.sessionStarted(device('ok-2'), 3),
+    ];
+    await publish(prefix, events);
+    const consumer = runner();
+    await consumer.start();
+    const dead = await readMessages(dlqTopicOf(source), 2);
+    await eventually(async () => (await total(dataSource)) === 2, 20_000, 'valid events applied');
+    await consumer.stop();
+
+    expect(dead.map((m) => m.headers?.['dlq-error-code']?.toString())).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION']);
+    expect(dead[0].headers?.['dlq-error']?.toString()).toMatch(/device_id contains a NUL character/);
+    expect(dead[1].headers?.['dlq-error']?.toString()).toMatch(/occurred_at is -5/);
+    expect(Object.keys(await rows(dataSource)).sort()).toEqual(['ws:app:ok-1', 'ws:app:ok-2']);
+  });
+
+  it("serialises two members applying a partition's first batch: one still retrying after revocation, one its new owner", async () => {
+    const { prefix, dataSource, runner, group } = await setup('first-batch', 1);
+    const events = eventStream(5, 2);
+    await publish(prefix, events);
+    const fetched = await readMessages(prefix + Topics.DeviceEvents, events.length);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const counting = countingProjection({ groupId: group });
+    const slow: Projection<DeviceTopic> = { ...counting, apply: async (batch, tx) => (entered(), await released, counting.apply(batch, tx)) };
+    type Internals = { applyInTransaction(topic: DeviceTopic, partition: number, messages: KafkaMessage[], rejected: Map<string, unknown>): Promise<unknown> };
+    const revoked = runner({ projection: slow }) as unknown as Internals;
+    const owner = runner() as unknown as Internals;
+
+    const first = revoked.applyInTransaction(Topics.DeviceEvents, 0, fetched, new Map());
+    await inside;
+    const second = owner.applyInTransaction(Topics.DeviceEvents, 0, fetched, new Map());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    const outcomes = await Promise.all([first, second]);
+
+    expect(outcomes).toEqual([
+      { applied: events.length, skipped: 0, deadLetters: [], nextOffset: String(events.length) },
+      { applied: 0, skipped: events.length, deadLetters: [], nextOffset: String(events.length) },
+    ]);
+    expect(await rows(dataSource)).toEqual(expectedRows(events));
   });
 
   it('reads a message written with an older schema version through the runner, into the current version', async () => {
