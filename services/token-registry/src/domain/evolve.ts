@@ -72,9 +72,11 @@ function applied(state: DeviceState, fact: DeviceFact): DeviceState {
       return { ...state, tokenStatus: 'invalidated' };
     }
     case 'TokenTakenOver':
-      // T2: the token now belongs to another device of the app.
+      // T2: the token now belongs to another device of the app. The token aspect's time stays that of this device's
+      // own last token event: a registration of another token here, older than the takeover but newer than that,
+      // still applies when it arrives late, as it would have in occurred_at order.
       if (state.token !== fact.token) return state;
-      return { ...state, token: null, tokenStatus: 'removed', tokenAsOf: Math.max(fact.at, state.tokenAsOf ?? fact.at) };
+      return { ...state, token: null, tokenStatus: 'removed' };
     default:
       return unreachable(fact);
   }

@@ -95,6 +95,22 @@ describe('token rules (DESIGN §4, T1–T9)', () => {
       expect([device(phone).token, device(tablet).token, device(laptopApp).token]).toEqual([null, null, 'apns-1']);
     });
 
+    it('T2/T9: a takeover does not discard an earlier-dated registration of the old device arriving later: the result is that of occurred_at order', () => {
+      const d1 = { ...phone, device_id: 'd1' };
+      const d2 = { ...phone, device_id: 'd2' };
+      const x150 = deviceEvents.tokenRegistered(d1, 150, 'apns-x');
+      const z180 = deviceEvents.tokenRegistered(d1, 180, 'apns-z');
+      const x200 = deviceEvents.tokenRegistered(d2, 200, 'apns-x');
+
+      const takeoverFirst = given(x150, x200).when(z180);
+      const inOrder = given(x150, z180).when(x200);
+
+      expect(takeoverFirst.device(d1)).toMatchObject({ token: 'apns-z', tokenStatus: 'active' });
+      expect(takeoverFirst.device(d2)).toMatchObject({ token: 'apns-x', tokenStatus: 'active' });
+      expect([takeoverFirst.device(d1), takeoverFirst.device(d2)]).toEqual([inOrder.device(d1), inOrder.device(d2)]);
+      expect(takeoverFirst.events).toMatchObject([{ type: 'TokenAssigned', data: { device_id: 'd1', token: 'apns-z', moved_from_device_id: null } }]);
+    });
+
     it('T2: the same string in another app is another token', () => {
       const otherApp = { ...tablet, app_id: 'ios-app-beta' };
       const { events, device } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1')).when(deviceEvents.tokenRegistered(otherApp, 2000, 'apns-1'));
