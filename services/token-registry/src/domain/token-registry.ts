@@ -171,12 +171,11 @@ export class TokenRegistry {
   /** T8: tombstone the token string and remove it from whichever device of the app holds it now. */
   private invalidate(data: Extract<TokenRegistryInput, { type: 'TokenInvalidated' }>['data'], cause: (device: DeviceRef) => Cause): DeviceTokenEvent[] {
     const key = tokenKey(data.workspace_id, data.app_id, data.token);
-    const previous = this.tombstones.get(key);
-    const tombstone: Tombstone = {
-      providerReason: previous && previous.invalidatedAt > data.occurred_at ? previous.providerReason : data.provider_reason,
-      providerTimestamp: maxOrNull(previous?.providerTimestamp ?? null, data.provider_timestamp),
-      invalidatedAt: Math.max(previous?.invalidatedAt ?? data.occurred_at, data.occurred_at),
-    };
+    const tombstone = tombstoneAfter(this.tombstones.get(key), {
+      providerReason: data.provider_reason,
+      providerTimestamp: data.provider_timestamp,
+      invalidatedAt: data.occurred_at,
+    });
     this.tombstones.set(key, tombstone);
     this.changed.tombstones.set(key, { workspaceId: data.workspace_id, appId: data.app_id, token: data.token, tombstone });
 
@@ -235,4 +234,15 @@ export class TokenRegistry {
   }
 }
 
-const maxOrNull = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
+/**
+ * T8: a token's tombstone is its latest invalidation's: a later one without a 410 timestamp (BadDeviceToken after a
+ * revived token) leaves no registration able to revive it, and a late older one changes nothing. Of two in the same
+ * millisecond (or a duplicate), the one that revives fewer registrations, whatever order they come in.
+ */
+function tombstoneAfter(previous: Tombstone | undefined, next: Tombstone): Tombstone {
+  if (!previous || next.invalidatedAt > previous.invalidatedAt) return next;
+  if (next.invalidatedAt < previous.invalidatedAt) return previous;
+  return revivesFewer(next, previous) ? next : previous;
+}
+
+const revivesFewer = (a: Tombstone, b: Tombstone): boolean => b.providerTimestamp !== null && (a.providerTimestamp === null || a.providerTimestamp > b.providerTimestamp);

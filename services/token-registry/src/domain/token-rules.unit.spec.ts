@@ -333,6 +333,38 @@ describe('token rules (DESIGN §4, T1–T9)', () => {
       expect(registry.tombstone(WORKSPACE, 'ios-app', 'apns-1')).toBeDefined();
     });
 
+    it('T8 (APNs 410): a revived token invalidated again without a timestamp (BadDeviceToken) stays dead for later registrations', () => {
+      const { events, device, registry } = given(
+        deviceEvents.tokenRegistered(phone, 1000, 'apns-1'),
+        deliveryEvents.tokenInvalidated(phone, 5000, 'apns-1', { provider_reason: 'Unregistered', provider_timestamp: 4000 }),
+        deviceEvents.tokenRegistered(phone, 4500, 'apns-1'),
+        deliveryEvents.tokenInvalidated(phone, 6000, 'apns-1', { provider_reason: 'BadDeviceToken' }),
+      ).when(deviceEvents.tokenRegistered(phone, 7000, 'apns-1'));
+
+      expect(events.filter((e) => e.type.startsWith('Token'))).toEqual([]);
+      expect(device(phone)).toMatchObject({ token: 'apns-1', tokenStatus: 'invalidated' });
+      expect(registry.tombstone(WORKSPACE, 'ios-app', 'apns-1')).toEqual({ providerReason: 'BadDeviceToken', providerTimestamp: null, invalidatedAt: 6000 });
+    });
+
+    it('T8 (APNs 410): the latest invalidation decides the tombstone; a late older one does not replace it', () => {
+      const { registry } = given(
+        deviceEvents.tokenRegistered(phone, 1000, 'apns-1'),
+        deliveryEvents.tokenInvalidated(phone, 6000, 'apns-1', { provider_reason: 'BadDeviceToken' }),
+      ).when(deliveryEvents.tokenInvalidated(phone, 5000, 'apns-1', { provider_reason: 'Unregistered', provider_timestamp: 4000 }));
+
+      expect(registry.tombstone(WORKSPACE, 'ios-app', 'apns-1')).toEqual({ providerReason: 'BadDeviceToken', providerTimestamp: null, invalidatedAt: 6000 });
+    });
+
+    it('T8 (APNs 410): of two invalidations in the same millisecond, the one that revives fewer registrations counts, in either order', () => {
+      const with410 = deliveryEvents.tokenInvalidated(phone, 5000, 'apns-1', { provider_reason: 'Unregistered', provider_timestamp: 4000 });
+      const without = deliveryEvents.tokenInvalidated(phone, 5000, 'apns-1', { provider_reason: 'BadDeviceToken' });
+      const tombstone = (...invalidations: TokenRegistryInput[]) =>
+        given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1'), ...invalidations).registry.tombstone(WORKSPACE, 'ios-app', 'apns-1');
+
+      expect(tombstone(with410, without)).toEqual({ providerReason: 'BadDeviceToken', providerTimestamp: null, invalidatedAt: 5000 });
+      expect(tombstone(without, with410, with410)).toEqual(tombstone(with410, without));
+    });
+
     it('T8: the invalidation reaches the device that holds the token now', () => {
       const { events, device } = given(deviceEvents.tokenRegistered(phone, 1000, 'apns-1'), deviceEvents.tokenRegistered(tablet, 2000, 'apns-1')).when(
         deliveryEvents.tokenInvalidated(phone, 3000, 'apns-1', { provider_reason: 'BadDeviceToken' }),
