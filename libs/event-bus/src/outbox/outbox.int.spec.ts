@@ -83,6 +83,7 @@ describe('the outbox', () => {
   it('publishes a row once when a replica publishes it from memory while another drains the table', async () => {
     const db = dataSource(EVENT_BUS_MIGRATIONS);
     await db.initialize();
+    await db.runMigrations();
     const other = dataSource(EVENT_BUS_MIGRATIONS);
     await other.initialize();
     const otherProducer = new EventProducer({ brokers: testBrokers(), clientId: 'outbox-spec-other' });

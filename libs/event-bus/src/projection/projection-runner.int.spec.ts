@@ -367,6 +367,9 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await producer.connect();
     const device = (id: string) => ({ workspace_id: 'ws', app_id: 'app', device_id: id });
     const message = (id: string, at: number) => ({ key: 'ws:app:tx', value: encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device(id), at)) });
+    const consumer = runner();
+    await consumer.start();
+    // Each round starts where the last commit marker stands: the next batch begins past the stored offset.
     const committed: string[] = [];
     for (let round = 0; round < 3; round++) {
       const aborted = await producer.transaction();
@@ -376,12 +379,9 @@ describe('projection runner (real Kafka, real Postgres)', () => {
       await kept.send({ topic: source, messages: [message(`kept-${round}-a`, round), message(`kept-${round}-b`, round)] });
       await kept.commit();
       committed.push(`ws:app:kept-${round}-a`, `ws:app:kept-${round}-b`);
+      await eventually(async () => (await total(dataSource)) === committed.length, 20_000, `round ${round} applied`);
     }
     await producer.disconnect();
-
-    const consumer = runner();
-    await consumer.start();
-    await eventually(async () => (await total(dataSource)) === committed.length, 20_000, 'committed records applied');
     const logEnd = await messageCount(source);
     await consumer.stop();
 

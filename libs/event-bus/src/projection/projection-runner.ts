@@ -636,7 +636,7 @@ export class ProjectionRunner<T extends TopicName> {
     this.metrics.refusedPartitions.set({ group: this.projection.groupId, topic, partition: String(partition), reason: assessment.reason }, 1);
     if (before?.reason !== refusal.reason || before.message !== refusal.message) {
       this.log.error(
-        { ...refusal, docs: 'libs/event-bus/README.md#a-log-the-read-model-was-not-built-from' },
+        { ...refusal, docs: 'libs/event-bus/README.md#a-log-the-read-model-was-not-built-from-what-the-operator-does' },
         `refusing to consume ${topic} partition ${partition}: ${assessment.message}. Rebuild the read model from this log, or accept this log from its start (npm run bus -- --help)`,
       );
     }
