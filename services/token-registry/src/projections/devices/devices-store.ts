@@ -80,19 +80,34 @@ function* namedTokens(events: readonly TokenRegistryInput[]): Generator<[string,
 const tupleKey = (tuple: readonly unknown[]) => tuple.join('\u0000');
 
 /**
- * The batch's registered tokens that no device holds yet, with the device that registers each last (the likely holder
- * after the batch), sorted (claimed in one order by every transaction).
+ * The batch's registered and invalidated tokens that no device holds yet, each with the device that registers it last
+ * (the likely holder after the batch; an invalidated token nobody registers names its bounced device, and its claim
+ * goes at the end of the batch), sorted (claimed in one order by every transaction).
  */
-function unheldRegistrations(events: readonly TokenRegistryInput[], holders: readonly HolderRow[]): string[][] {
+function unheldTokens(events: readonly TokenRegistryInput[], holders: readonly HolderRow[]): string[][] {
   const held = new Set(holders.map((h) => tupleKey([h.workspace_id, h.app_id, h.token])));
   const unheld = new Map<string, string[]>();
   for (const { type, data } of events) {
-    if (type !== 'TokenRegistered') continue;
+    if (type !== 'TokenRegistered' && type !== 'TokenInvalidated') continue;
     const tuple = [data.workspace_id, data.app_id, data.token, data.device_id];
     const key = tupleKey(tuple.slice(0, 3));
-    if (!held.has(key)) unheld.set(key, tuple);
+    if (!held.has(key) && (type === 'TokenRegistered' || !unheld.has(key))) unheld.set(key, tuple);
   }
   return valuesInKeyOrder(unheld);
+}
+
+/**
+ * A token the batch invalidates moved to another device (or left its device) between the batch's read of its holder
+ * and the locking of that device, in a transaction that has committed since: the batch must not write a tombstone only
+ * and leave the token sendable where it went (T8). SQLSTATE 40001, a serialization failure: the runner retries the
+ * batch at once, and the retry reads and locks the token's new holder.
+ */
+export class InvalidatedTokenMoved extends Error {
+  readonly code = '40001';
+
+  constructor() {
+    super('a token this batch invalidates changed devices while the batch locked its holder; retrying the batch');
+  }
 }
 
 interface HolderRow {
@@ -133,8 +148,10 @@ export class DevicesStore {
     const holders: HolderRow[] = tokens[0].length ? await tx.query(HOLDERS_OF, tokens) : [];
     // T2 across partitions: a new token registered by two partitions' transactions at once would collide on the
     // holders' key at commit time and cost one of them its whole batch. Claiming the new tokens' keys first makes the
-    // second transaction wait here instead, then find the first one's holder and lock that device too.
-    const unheld = unheldRegistrations(events, holders);
+    // second transaction wait here instead, then find the first one's holder and lock that device too. T8: an
+    // invalidation claims its unheld token the same way, so that it and the token's first registration serialise
+    // (else each would miss the other: the registration the tombstone, the invalidation the new holder).
+    const unheld = unheldTokens(events, holders);
     if (unheld.length) {
       const claimed: HolderRow[] = await tx.query(
         `insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])
@@ -166,6 +183,7 @@ export class DevicesStore {
       store.storedTokens.set(deviceKey(ref), row.token);
       store.registry.putDevice(ref, stateOf(row));
     }
+    await store.checkInvalidatedHolders(events, holders);
 
     if (tokens[0].length) {
       const tombstones: { workspace_id: string; app_id: string; token: string; provider_reason: string; provider_timestamp: Date | null; invalidated_at: Date }[] = await tx.query(
@@ -192,6 +210,28 @@ export class DevicesStore {
       for (const u of users) if (!isNew.has(`${u.workspaceId}\u0000${u.userId}`)) store.registry.putSeenUser(u.workspaceId, u.userId);
     }
     return store;
+  }
+
+  /**
+   * T8 with a concurrent move (T2): the holder of each token the batch invalidates and does not claim must be the one
+   * read before locking devices. A move must lock the device the token leaves, which this batch now holds, so once
+   * the holders are unchanged here, they stay so until the batch commits. Not a lock on the holders' rows taken
+   * before the devices: the token's device, uninstalled or registering another token meanwhile, deletes that row
+   * after locking the device, and the two would deadlock.
+   */
+  private async checkInvalidatedHolders(events: readonly TokenRegistryInput[], holdersRead: readonly HolderRow[]): Promise<void> {
+    const invalidated = new Map<string, string[]>();
+    for (const { type, data } of events) {
+      if (type !== 'TokenInvalidated') continue;
+      const tuple = [data.workspace_id, data.app_id, data.token];
+      if (!this.claims.has(tupleKey(tuple))) invalidated.set(tupleKey(tuple), tuple);
+    }
+    if (invalidated.size === 0) return;
+    const holderAsRead = new Map(holdersRead.map((h) => [tupleKey([h.workspace_id, h.app_id, h.token]), h.device_id]));
+    const holderNow = new Map(
+      ((await this.tx.query(HOLDERS_OF, columns(invalidated.values(), 3))) as HolderRow[]).map((h) => [tupleKey([h.workspace_id, h.app_id, h.token]), h.device_id]),
+    );
+    for (const key of invalidated.keys()) if (holderNow.get(key) !== holderAsRead.get(key)) throw new InvalidatedTokenMoved();
   }
 
   async save(changelog: readonly ChangelogEntry[]): Promise<void> {
