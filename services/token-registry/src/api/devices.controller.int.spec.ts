@@ -24,7 +24,8 @@ describe('token-registry HTTP API', () => {
       `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
          foreground_enabled, background_enabled, provisional, last_session_at)
        values ('ws-a', 'ios-app', 'phone-1', 'IOS', '17.4', 'kim', $1, 'active', true, true, false, '2026-11-01T10:00:00Z'),
-              ('ws-a', 'web-app', 'browser-1', 'WEB', null, null, null, 'removed', false, false, false, null)`,
+              ('ws-a', 'web-app', 'browser-1', 'WEB', null, null, null, 'removed', false, false, false, null),
+              ('ws-a', 'ios-app', 'identified-only', null, null, 'kim', null, 'none', false, false, false, null)`,
       [TOKEN],
     );
     await dataSource.query(
@@ -94,10 +95,57 @@ describe('token-registry HTTP API', () => {
     expect(kimInB.body.entries).toEqual([]);
   });
 
-  it('answers 400 naming the parameter for a blank id', async () => {
+  it('answers 400 naming the path parameter (not "(body)") for a blank id', async () => {
     const response = await request(app.getHttpServer()).get('/devices/ios-app/%20').set(asA);
 
     expect(response.status).toBe(400);
-    expect(JSON.stringify(response.body)).toMatch(/device_id must not be empty/);
+    expect(response.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'device_id: must not be blank',
+      issues: [{ field: 'device_id', problem: 'must not be blank' }],
+    });
+  });
+
+  it('answers 400 naming the parameter for an id with a NUL character, never 500', async () => {
+    const device = await request(app.getHttpServer()).get('/devices/app/%00').set(asA);
+    const changelog = await request(app.getHttpServer()).get('/users/a%00b/token-changelog').set(asA);
+
+    expect([device.status, changelog.status]).toEqual([400, 400]);
+    expect(device.body.issues).toEqual([{ field: 'device_id', problem: 'must not contain NUL characters' }]);
+    expect(changelog.body.issues).toEqual([{ field: 'user_id', problem: 'must not contain NUL characters' }]);
+  });
+
+  it('answers 400 for an id longer than any stored one (256 bytes of UTF-8)', async () => {
+    const response = await request(app.getHttpServer()).get(`/devices/${'é'.repeat(129)}/phone-1`).set(asA);
+
+    expect(response.status).toBe(400);
+    expect(response.body.issues).toEqual([{ field: 'app_id', problem: 'is longer than 256 bytes (UTF-8)' }]);
+  });
+
+  it('looks ids up exactly as given: " phone-1" is not phone-1', async () => {
+    const spaced = await request(app.getHttpServer()).get('/devices/ios-app/%20phone-1').set(asA);
+    const trailing = await request(app.getHttpServer()).get('/users/charlie%20/token-changelog').set(asA);
+
+    expect(spaced.status).toBe(404);
+    expect(trailing.body).toEqual({ user_id: 'charlie ', entries: [] });
+  });
+
+  it('answers 404 for a device no event has named a platform of yet (seen only through ChangeUser, UserLoggedOut or AppUninstalled)', async () => {
+    const response = await request(app.getHttpServer()).get('/devices/ios-app/identified-only').set(asA);
+
+    expect(response.status).toBe(404);
+    expect(response.body.message).toBe('device identified-only of app ios-app has no known platform yet: no registration, session or permission change has named one');
+  });
+
+  it('documents in OpenAPI that a device always has a platform, and when it is a 404 instead', async () => {
+    const operation = (await request(app.getHttpServer()).get('/docs-json')).body.paths['/devices/{app_id}/{device_id}'].get;
+
+    expect(operation.responses['200'].content['application/json'].schema.properties.platform).toEqual({ type: 'string', enum: ['ios', 'android', 'web'] });
+    expect(operation.responses['404'].description).toMatch(/no event has named its platform yet/);
+    expect(operation.parameters.map((p: { name: string; description: string }) => [p.name, p.description])).toEqual([
+      ['app_id', 'exact id, as the SDK sent it (not trimmed); 1 to 256 bytes of UTF-8'],
+      ['device_id', 'exact id, as the SDK sent it (not trimmed); 1 to 256 bytes of UTF-8'],
+    ]);
   });
 });

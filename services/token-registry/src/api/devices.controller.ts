@@ -1,11 +1,41 @@
 import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { WorkspaceId, ZodValidationPipe, maskToken } from '@push/service-kit';
+import { MAX_ID_BYTES } from '../domain/validation';
 import { DevicesQueries } from '../projections/devices/devices-queries';
 
-const id = (what: string) => new ZodValidationPipe(z.string().trim().min(1, `${what} must not be empty`).max(256, `${what} is longer than 256 characters`));
+/**
+ * An id as stored: looked up exactly as given (not trimmed). One the read model cannot hold (blank, a NUL character,
+ * which Postgres text cannot store, or longer than validation lets in) is a 400 naming the parameter, not a 404 or 500.
+ */
+const id = new ZodValidationPipe(
+  z
+    .string()
+    .refine((value) => value.trim().length > 0, 'must not be blank')
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+    .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_ID_BYTES, `is longer than ${MAX_ID_BYTES} bytes (UTF-8)`),
+);
+const idParam = (name: string) => ApiParam({ name, description: `exact id, as the SDK sent it (not trimmed); 1 to ${MAX_ID_BYTES} bytes of UTF-8` });
+
+const DEVICE_SCHEMA = {
+  type: 'object',
+  properties: {
+    workspace_id: { type: 'string' },
+    app_id: { type: 'string' },
+    device_id: { type: 'string' },
+    platform: { type: 'string', enum: ['ios', 'android', 'web'] },
+    os_version: { type: 'string', nullable: true },
+    user_id: { type: 'string', nullable: true, description: 'null: anonymous (T4)' },
+    token: { type: 'string', nullable: true, description: 'masked: all but the last 6 characters are *' },
+    token_status: { type: 'string', enum: ['active', 'none', 'removed', 'invalidated'] },
+    foreground_enabled: { type: 'boolean' },
+    background_enabled: { type: 'boolean' },
+    provisional: { type: 'boolean' },
+    last_session_at: { type: 'string', format: 'date-time', nullable: true },
+  },
+};
 
 @ApiTags('devices')
 @Controller()
@@ -18,15 +48,24 @@ export class DevicesController {
 
   @Get('devices/:app_id/:device_id')
   @ApiOperation({ summary: "A device's token state (token masked to its last 6 characters)" })
-  @ApiOkResponse({ description: 'the device; 404 when this workspace has no such device' })
-  async device(@WorkspaceId() workspaceId: string, @Param('app_id', id('app_id')) appId: string, @Param('device_id', id('device_id')) deviceId: string) {
+  @idParam('app_id')
+  @idParam('device_id')
+  @ApiOkResponse({ description: 'the device', schema: DEVICE_SCHEMA })
+  @ApiNotFoundResponse({
+    description:
+      'this workspace has no such device, or no event has named its platform yet (it was seen only through ChangeUser, UserLoggedOut or AppUninstalled): until then nothing is known of its push state',
+  })
+  @ApiBadRequestResponse({ description: 'an id that cannot exist (blank, a NUL character, too long); the body names the parameter' })
+  async device(@WorkspaceId() workspaceId: string, @Param('app_id', id) appId: string, @Param('device_id', id) deviceId: string) {
     const row = await this.queries.device(workspaceId, appId, deviceId);
     if (!row) throw new NotFoundException(`no device ${deviceId} of app ${appId}`);
+    // The contract's platform is one of ios/android/web; a device no SDK event has described yet is not a push device.
+    if (row.platform === null) throw new NotFoundException(`device ${deviceId} of app ${appId} has no known platform yet: no registration, session or permission change has named one`);
     return {
       workspace_id: row.workspace_id,
       app_id: row.app_id,
       device_id: row.device_id,
-      platform: row.platform?.toLowerCase() ?? null,
+      platform: row.platform.toLowerCase(),
       os_version: row.os_version,
       user_id: row.user_id,
       token: maskToken(row.token),
@@ -40,7 +79,9 @@ export class DevicesController {
 
   @Get('users/:user_id/token-changelog')
   @ApiOperation({ summary: "Every move of a token to or from the user (T3), oldest first; tokens masked" })
-  async changelog(@WorkspaceId() workspaceId: string, @Param('user_id', id('user_id')) userId: string) {
+  @idParam('user_id')
+  @ApiBadRequestResponse({ description: 'a user id that cannot exist (blank, a NUL character, too long); the body names the parameter' })
+  async changelog(@WorkspaceId() workspaceId: string, @Param('user_id', id) userId: string) {
     const entries = await this.queries.changelog(workspaceId, userId);
     return {
       user_id: userId,
