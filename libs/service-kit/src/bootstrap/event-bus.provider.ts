@@ -1,25 +1,121 @@
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { TopicName } from '@push/contracts';
 import { EventProducer, Projection, ProjectionRunner } from '@push/event-bus';
 import type { ServiceConfig } from '../config/load-config';
-import { HealthChecks } from '../health/health-checks';
+import { HealthChecks, ProbeResult } from '../health/health-checks';
 import { DATA_SOURCE, METRICS_REGISTRY, PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
 import { ShutdownSequence } from './shutdown-sequence';
 
+/** Provisions the service's topics; given by `runService` (tests create their topics themselves). */
+export const TOPIC_PROVISIONING = Symbol('TOPIC_PROVISIONING');
+export type TopicProvisioning = () => Promise<unknown>;
+
+/** Waits between failed start attempts: 1 s doubling to 30 s, ±20 % jitter. */
+export function startRetryDelayMs(failures: number, random: () => number = Math.random): number {
+  const base = Math.min(30_000, 1000 * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** How long a SIGTERM waits for a start attempt in flight (a join in progress) before stopping anyway. */
+const STOP_WAITS_FOR_START_MS = 30_000;
+
+/** One background start: attempted until it succeeds or the service stops; what /health says about it. */
+class BackgroundStart {
+  attempts = 0;
+  failures = 0;
+  lastError: string | undefined;
+  retryAt: number | undefined;
+  done = false;
+  /** The attempt in flight, if any (never rejects). */
+  inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly attempt: () => Promise<void>,
+    private readonly log: Logger,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  /** Starts the attempts; resolves once one succeeded, or the service is stopping. */
+  run(): Promise<void> {
+    this.loop ??= (async () => {
+      while (!this.done && !this.stopping()) {
+        this.attempts++;
+        this.inFlight = this.attempt().then(
+          () => {
+            this.done = true;
+            this.lastError = undefined;
+          },
+          (error: unknown) => {
+            this.failures++;
+            this.lastError = error instanceof Error ? error.message : String(error);
+            if (this.stopping()) return;
+            const delay = startRetryDelayMs(this.failures);
+            this.retryAt = Date.now() + delay;
+            this.log.error({ err: error, attempt: this.attempts, retryInMs: delay }, `${this.what} could not start; retrying`);
+          },
+        );
+        await this.inFlight;
+        this.inFlight = undefined;
+        if (this.done || this.stopping()) break;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.timer = setTimeout(resolve, Math.max(0, (this.retryAt ?? 0) - Date.now()));
+        });
+        this.retryAt = undefined;
+      }
+    })();
+    return this.loop;
+  }
+
+  /** Cancels a pending retry; waits (bounded) for an attempt in flight, so that what it started can be stopped. */
+  async cancel(): Promise<void> {
+    clearTimeout(this.timer);
+    this.wake?.();
+    if (!this.inFlight) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_WAITS_FOR_START_MS)));
+    if ((await Promise.race([this.inFlight.then(() => 'done' as const), bounded])) === 'timeout') {
+      this.log.warn({ waitedMs: STOP_WAITS_FOR_START_MS }, `${this.what}: a start attempt is still in flight; stopping anyway`);
+    }
+    clearTimeout(timer);
+  }
+
+  /** What /health shows while the start has not succeeded. */
+  details(): Record<string, unknown> {
+    return {
+      startAttempts: this.attempts,
+      ...(this.lastError !== undefined && { lastStartError: this.lastError }),
+      ...(this.retryAt !== undefined && { nextStartInMs: Math.max(0, this.retryAt - Date.now()) }),
+    };
+  }
+}
+
 /**
  * A service's Kafka side: the one producer (HTTP writes publish through it, runners drain their outbox through it) and
- * one projection runner per projection the service's modules register with `project()` while Nest builds them. Runners
- * start once the application is up, report on /health as `kafka:<group>`, and stop (finishing their batch) on SIGTERM
- * before the database closes.
+ * one projection runner per projection the service's modules register with `project()` while Nest builds them.
+ *
+ * Nothing here holds up the start of the application: once it is built, the topics are provisioned (when `runService`
+ * asked for it) and the runners started in the background, while HTTP already answers reads and `/health`. A start
+ * that fails (broker or database down) is logged and retried with backoff (1 s doubling to 30 s) until it succeeds.
+ * Each runner reports on `/health` as `kafka:<group>` with its state — `starting` (with `startAttempts` and
+ * `lastStartError`), `joining`, `consuming`, `failing`, `stopped` — and is up only while consuming; provisioning
+ * reports as `kafka:topics`. On SIGTERM the runners stop (finishing their batch, leaving the group at once) before the
+ * database closes.
  */
 @Injectable()
 export class ServiceEventBus implements OnApplicationBootstrap {
   readonly producer: EventProducer;
   private readonly projections: Projection<TopicName>[] = [];
-  private readonly runners: ProjectionRunner<TopicName>[] = [];
+  private readonly runners: { runner: ProjectionRunner<TopicName>; start: BackgroundStart }[] = [];
+  private provisioning: BackgroundStart | undefined;
+  private stopping = false;
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
@@ -28,6 +124,7 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
     private readonly health: HealthChecks,
     shutdown: ShutdownSequence,
+    @Optional() @Inject(TOPIC_PROVISIONING) private readonly provisionTopics?: TopicProvisioning,
   ) {
     this.producer = new EventProducer({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger, topicPrefix: config.topicPrefix });
     shutdown.beforeStop(() => this.stop());
@@ -37,9 +134,23 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     this.projections.push(projection as unknown as Projection<TopicName>);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.projections.length === 0) return;
-    await this.producer.connect();
+  /** Registers the health checks and starts provisioning and the runners in the background; returns at once. */
+  onApplicationBootstrap(): void {
+    const stopping = () => this.stopping;
+    const provision = this.provisionTopics;
+    if (provision) {
+      const start = new BackgroundStart(
+        'topic provisioning',
+        async () => {
+          const report = (await provision()) as { created?: string[]; updated?: string[] } | undefined;
+          this.logger.info({ created: report?.created, updated: report?.updated }, 'topics provisioned');
+        },
+        this.logger,
+        stopping,
+      );
+      this.provisioning = start;
+      this.health.register('kafka:topics', () => ({ up: start.done, details: start.done ? { state: 'provisioned' } : { state: 'provisioning', ...start.details() } }));
+    }
     for (const projection of this.projections) {
       const runner = new ProjectionRunner({
         projection,
@@ -51,14 +162,41 @@ export class ServiceEventBus implements OnApplicationBootstrap {
         topicPrefix: this.config.topicPrefix,
         ...this.config.consumer,
       });
-      await runner.start();
-      this.runners.push(runner);
-      this.health.register(`kafka:${projection.groupId}`, () => ({ up: runner.isHealthy() }));
+      const log = this.logger.child({ group: projection.groupId });
+      const start = new BackgroundStart(`projection ${projection.groupId}`, () => this.startRunner(runner, log), log, stopping);
+      this.runners.push({ runner, start });
+      this.health.register(`kafka:${projection.groupId}`, () => this.runnerHealth(runner, start));
     }
+    const provisioned = this.provisioning?.run() ?? Promise.resolve();
+    for (const { start } of this.runners) void provisioned.then(() => start.run());
   }
 
+  private async startRunner(runner: ProjectionRunner<TopicName>, log: Logger): Promise<void> {
+    const startedAt = performance.now();
+    log.info('projection starting');
+    await runner.start();
+    log.info({ ms: Math.round(performance.now() - startedAt), state: runner.health().details.state }, 'projection started');
+  }
+
+  private runnerHealth(runner: ProjectionRunner<TopicName>, start: BackgroundStart): ProbeResult {
+    const health = runner.health();
+    if (start.done || this.stopping) return health;
+    // Until start() resolved the runner is connecting (it says `stopped` once start() was called) or joining its group.
+    const waitingFor = this.provisioning && !this.provisioning.done ? { waitingFor: 'topics' } : {};
+    const state = health.details.state === 'stopped' ? 'starting' : health.details.state;
+    return { up: false, details: { ...health.details, state, ...waitingFor, ...start.details() } };
+  }
+
+  /** Runners stop first (each finishes its batch and leaves its group), then the producer; the database closes after. */
   private async stop(): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.stop()));
+    this.stopping = true;
+    await this.provisioning?.cancel();
+    await Promise.all(
+      this.runners.map(async ({ runner, start }) => {
+        await start.cancel();
+        await runner.stop();
+      }),
+    );
     await this.producer.disconnect();
   }
 }

@@ -2,13 +2,14 @@ import { DynamicModule, INestApplication, Module, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { DataSource } from 'typeorm';
 import { ALL_EVENT_TOPICS } from '@push/contracts';
 import { provisionTopics } from '@push/event-bus';
 import { ConfigError, ServiceConfig, ServiceName, loadConfig } from '../config/load-config';
 import { DatabaseOptions, openDatabase } from '../database/database';
 import { createLogger } from '../logging/logger';
+import { NestPinoLogger } from '../logging/nest-logger';
 import { metricsRegistry } from '../metrics/metrics';
 import { ServiceKitModule } from './service-kit.module';
 
@@ -28,6 +29,7 @@ class ServiceRootModule {}
 /**
  * Builds the Nest application of a service around an open database, without listening (tests use this).
  * nestjs-pino keeps one HTTP logger per process: build one application per process (per jest test file).
+ * The projections start in the background once the application is initialised (see `ServiceEventBus`).
  */
 export async function createServiceApp(
   definition: ServiceDefinition,
@@ -35,13 +37,24 @@ export async function createServiceApp(
   dataSource: DataSource,
   logDestination?: DestinationStream,
 ): Promise<INestApplication> {
-  const logger = createLogger(definition.name, config.logLevel, logDestination);
+  return buildServiceApp(definition, config, dataSource, createLogger(definition.name, config.logLevel, logDestination));
+}
+
+async function buildServiceApp(
+  definition: ServiceDefinition,
+  config: ServiceConfig,
+  dataSource: DataSource,
+  logger: PinoLogger,
+  provisionTopics?: () => Promise<unknown>,
+): Promise<INestApplication> {
   metricsRegistry.setDefaultLabels({ service: definition.name });
   const root: DynamicModule = {
     module: ServiceRootModule,
-    imports: [ServiceKitModule.forRoot({ config, dataSource, logger }), ...definition.imports],
+    imports: [ServiceKitModule.forRoot({ config, dataSource, logger, provisionTopics }), ...definition.imports],
   };
-  const app = await NestFactory.create(root, { bufferLogs: true });
+  // Nest's own start-up logs are written through pino as they happen (not buffered until the app is up: a process that
+  // dies first would lose them), and an error while building the app is thrown to the caller instead of aborting.
+  const app = await NestFactory.create(root, { logger: new NestPinoLogger(logger), abortOnError: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   const document = new DocumentBuilder()
@@ -56,8 +69,10 @@ export async function createServiceApp(
 
 /**
  * The whole start of a service: validate configuration (exit 1 naming the bad variable), create the database and
- * migrate, provision the topics, build the app and listen. SIGTERM/SIGINT run the shutdown hooks: consumers stop
- * after their batch, then connections close.
+ * migrate, build the app and listen — within seconds, whatever Kafka does: topic provisioning and the projections
+ * start in the background (retried with backoff while the broker is down; `/health` says 503 and why meanwhile).
+ * Every step is logged as it happens. SIGTERM/SIGINT run the shutdown hooks: consumers stop after their batch and
+ * leave their group, then connections close.
  */
 export async function runService(definition: ServiceDefinition): Promise<INestApplication> {
   let config: ServiceConfig;
@@ -68,19 +83,25 @@ export async function runService(definition: ServiceDefinition): Promise<INestAp
     console.error(`${definition.name}: ${error.message}`);
     process.exit(1);
   }
+  const logger = createLogger(definition.name, config.logLevel);
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
   try {
+    logger.info({ pid: process.pid, node: process.version }, `${definition.name} starting`);
     const dataSource = await openDatabase({ url: config.databaseUrl, entities: definition.entities, migrations: definition.migrations });
-    await provisionTopics({
-      brokers: config.kafkaBrokers,
-      partitions: config.topicPartitions,
-      topics: ALL_EVENT_TOPICS.map((topic) => config.topicPrefix + topic),
-    });
-    const app = await createServiceApp(definition, config, dataSource);
+    logger.info({ ms: ms() }, 'database ready (migrations run)');
+    const provision = () =>
+      provisionTopics({
+        brokers: config.kafkaBrokers,
+        partitions: config.topicPartitions,
+        topics: ALL_EVENT_TOPICS.map((topic) => config.topicPrefix + topic),
+      });
+    const app = await buildServiceApp(definition, config, dataSource, logger, provision);
     await app.listen(config.port, config.host);
-    app.get(Logger).log(`${definition.name} listening on http://127.0.0.1:${config.port}`);
+    logger.info({ ms: ms() }, `${definition.name} listening on http://127.0.0.1:${config.port}`);
     return app;
   } catch (error) {
-    createLogger(definition.name).fatal({ err: error }, `${definition.name} could not start`);
+    logger.fatal({ err: error, ms: ms() }, `${definition.name} could not start`);
     process.exit(1);
   }
 }

@@ -12,7 +12,7 @@ import { HealthChecks, HealthController } from '../health/health-checks';
 import { httpLoggerOptions } from '../logging/logger';
 import { MetricsController, metricsRegistry } from '../metrics/metrics';
 import { DATA_SOURCE, METRICS_REGISTRY, PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
-import { ServiceEventBus } from './event-bus.provider';
+import { ServiceEventBus, TOPIC_PROVISIONING, TopicProvisioning } from './event-bus.provider';
 import { ShutdownSequence } from './shutdown-sequence';
 
 export interface ServiceKitOptions {
@@ -20,6 +20,8 @@ export interface ServiceKitOptions {
   dataSource: DataSource;
   /** The process logger (`createLogger`); HTTP request logs go through it too. */
   logger: Logger;
+  /** Provisions the topics in the background before the runners start (`runService`); tests create theirs. */
+  provisionTopics?: TopicProvisioning;
 }
 
 /** What every service has: config, database, metrics, health, logging with redaction, API-key auth, JSON errors. */
@@ -45,6 +47,7 @@ export class ServiceKitModule {
         HealthChecks,
         ShutdownSequence,
         ServiceEventBus,
+        ...(options.provisionTopics ? [{ provide: TOPIC_PROVISIONING, useValue: options.provisionTopics }] : []),
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],

@@ -45,8 +45,29 @@ export interface ServiceConfig {
     maxEventsPerTransaction: number;
     /** Largest fetch per partition, in bytes. */
     maxBytesPerPartition: number;
+    /**
+     * Longest time the broker holds an idle fetch open (`minBytes` is 1, so a fetch returns as soon as an event
+     * arrives: a longer wait costs no freshness, and an idle consumer sends 1000 / this many fetches a second).
+     */
+    maxWaitTimeInMs: number;
+    /** How long the group waits for a silent (crashed) member before giving its partitions to another replica. */
+    sessionTimeoutMs: number;
+    /** How often a consumer tells the group it is alive; also when a silent member's replacement learns of a rebalance. */
+    heartbeatIntervalMs: number;
   };
 }
+
+/**
+ * Consumer timing defaults, measured (libs/service-kit/README.md "Start-up, restarts and idle cost"; `npm run
+ * bench:idle`, `npm run bench:restart`):
+ * - max wait 500 ms: idle fetches cost CPU in the service and the broker (at 20 ms token-registry idled at 3–4 % of a
+ *   core, at 500 ms 0.6 %); freshness does not depend on it (minBytes 1: a fetch returns when an event arrives);
+ * - session timeout 6 s: the broker's lowest allowed value by default (`group.min.session.timeout.ms`), so a crashed
+ *   replica's partitions move after ~6 s instead of 30 s;
+ * - heartbeat 1 s: a sixth of the session; with the max wait, an idle member heartbeats at least every 1.5 s and
+ *   survives ~4.5 s of a blocked event loop or a slow network.
+ */
+export const CONSUMER_TIMING_DEFAULTS = { maxWaitTimeInMs: 500, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } as const;
 
 const brokerList = z
   .string()
@@ -115,7 +136,24 @@ function baseSchema(serviceName: ServiceName) {
     CONSUMER_CONCURRENCY: integer(1, 64).prefault('2'),
     CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('1500'),
     CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(String(1024 * 1024)),
+    CONSUMER_MAX_WAIT_MS: integer(1, 10_000).prefault(String(CONSUMER_TIMING_DEFAULTS.maxWaitTimeInMs)),
+    // Kafka refuses a session timeout outside group.min/max.session.timeout.ms (defaults 6000 and 1800000).
+    CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 1_800_000).prefault(String(CONSUMER_TIMING_DEFAULTS.sessionTimeoutMs)),
+    CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(String(CONSUMER_TIMING_DEFAULTS.heartbeatIntervalMs)),
   });
+}
+
+/**
+ * An idle consumer heartbeats only between fetches, so a heartbeat can be up to heartbeat interval + max wait late;
+ * both together must leave the session timeout a margin of at least half (kafkajs itself only refuses
+ * heartbeat ≥ session). Problems name the three variables and the values read.
+ */
+function consumerTimingProblems(v: { CONSUMER_MAX_WAIT_MS: number; CONSUMER_SESSION_TIMEOUT_MS: number; CONSUMER_HEARTBEAT_INTERVAL_MS: number }): string[] {
+  const { CONSUMER_MAX_WAIT_MS: wait, CONSUMER_SESSION_TIMEOUT_MS: session, CONSUMER_HEARTBEAT_INTERVAL_MS: heartbeat } = v;
+  if (heartbeat + wait <= session / 2) return [];
+  return [
+    `CONSUMER_HEARTBEAT_INTERVAL_MS + CONSUMER_MAX_WAIT_MS: expected at most half of CONSUMER_SESSION_TIMEOUT_MS (an idle consumer heartbeats only between fetches), got ${heartbeat} + ${wait} with a session timeout of ${session}`,
+  ];
 }
 
 /**
@@ -130,8 +168,8 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
 ): ServiceConfig & { extra: z.infer<z.ZodObject<Extra>> } {
   const base = baseSchema(serviceName).safeParse(emptyAsUnset(env));
   const more = z.object(extra ?? ({} as Extra)).safeParse(emptyAsUnset(env));
-  const problems = [...(base.success ? [] : describe(base.error)), ...(more.success ? [] : describe(more.error))];
-  if (!base.success || !more.success) throw new ConfigError(problems);
+  const problems = [...(base.success ? consumerTimingProblems(base.data) : describe(base.error)), ...(more.success ? [] : describe(more.error))];
+  if (!base.success || !more.success || problems.length > 0) throw new ConfigError(problems);
 
   const v = base.data;
   return {
@@ -149,6 +187,9 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
       partitionsConsumedConcurrently: v.CONSUMER_CONCURRENCY,
       maxEventsPerTransaction: v.CONSUMER_MAX_EVENTS_PER_TRANSACTION,
       maxBytesPerPartition: v.CONSUMER_MAX_BYTES_PER_PARTITION,
+      maxWaitTimeInMs: v.CONSUMER_MAX_WAIT_MS,
+      sessionTimeoutMs: v.CONSUMER_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: v.CONSUMER_HEARTBEAT_INTERVAL_MS,
     },
     extra: more.data as z.infer<z.ZodObject<Extra>>,
   };
