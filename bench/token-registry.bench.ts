@@ -5,16 +5,25 @@
 //   npm run bench:token-registry -- [--events 1000000] [--devices 200000] [--users 150000] [--runs 3]
 // Prints events/s for both, b/a, the service's peak RSS and its output count; writes
 // bench/results/token-registry-<time>.json and token-registry-latest.json.
-import { ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { Platform, PushPermission, SdkDeviceEvent, Topics } from '@push/contracts';
+import { Topics } from '@push/contracts';
 import { createKafka } from '@push/event-bus';
 import { Client } from 'pg';
 import { dropDatabase, messageCount, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
-import { FetchSettings, argValue, decodeOnly, median, preloadDeviceEvents, writeResults } from './support';
+import {
+  FetchSettings,
+  argValue,
+  decodeOnly,
+  deviceEventStream,
+  median,
+  preloadDeviceEvents,
+  scrapeBusMetrics,
+  serviceNodeArgs,
+  startTokenRegistry,
+  writeResults,
+} from './support';
 
 const EVENTS = Number(argValue('--events', '1000000'));
 const DEVICES = Number(argValue('--devices', '200000'));
@@ -22,102 +31,19 @@ const USERS = Number(argValue('--users', '150000'));
 const RUNS = Number(argValue('--runs', '1'));
 const PORT = Number(argValue('--port', '39101'));
 /** The service's Node flags as operators run it: its heap budget from deploy/service-node-options, unless given. */
-const SERVICE_NODE_ARGS = argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8')).split(/\s+/).filter(Boolean);
+const SERVICE_NODE_ARGS = serviceNodeArgs();
 const PARTITIONS = 6;
 const GROUP = 'token-registry.devices';
 /** The raw limit's fetches, as in the event-bus benchmark; the service runs with its own defaults. */
 const FETCH: FetchSettings = { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 96 * 1024 * 1024, maxWaitTimeInMs: 100 };
-const START = Date.UTC(2026, 10, 1);
 
-const hex = (seed: string, length: number) => createHash('sha256').update(seed).digest('hex').repeat(4).slice(0, length);
-const mix = (i: number) => Math.imul(i ^ (i >>> 15), 2654435761) >>> 0;
-
-/** Device d: 45 % iOS, 45 % Android (30 % of them below 13), 10 % web; its user; its permission habit. */
-function deviceProfile(d: number) {
-  const kind = d % 20;
-  const platform: Platform = kind < 9 ? 'IOS' : kind < 18 ? 'ANDROID' : 'WEB';
-  const app_id = platform === 'IOS' ? 'ios-app' : platform === 'ANDROID' ? 'android-app' : 'web-app';
-  const os_version = platform === 'IOS' ? '17.4' : platform === 'ANDROID' ? (mix(d) % 10 < 3 ? '12' : '14') : null;
-  const r = mix(d + 1) % 10;
-  const permission: PushPermission = r < 6 ? 'AUTHORIZED' : r < 7 ? (platform === 'IOS' ? 'PROVISIONAL' : 'AUTHORIZED') : r < 9 ? 'DENIED' : 'NOT_DETERMINED';
-  return { device: { workspace_id: 'ws-bench', app_id, device_id: `device-${d}` }, platform, os_version, permission, user_id: `user-${d % USERS}` };
-}
-
-/** Realistic tokens: APNs 64 hex, FCM ~160 characters, web a JSON PushSubscription. A tenth of devices refresh once. */
-function tokenOf(d: number, platform: Platform, i: number): string {
-  const version = d % 10 === 0 && i >= EVENTS / 2 ? 1 : 0;
-  const seed = `${d}:${version}`;
-  if (platform === 'IOS') return hex(seed, 64);
-  if (platform === 'ANDROID') return `${hex(seed, 22)}:APA91b${hex(`${seed}f`, 134)}`;
-  return JSON.stringify({ endpoint: `https://fcm.googleapis.com/fcm/send/${hex(seed, 22)}:APA91b${hex(`${seed}w`, 60)}`, keys: { p256dh: hex(`${seed}p`, 87), auth: hex(`${seed}a`, 22) } });
-}
-
-/** What the `roll` of a visit makes the device do (per mille): the mix of a month of SDK traffic. */
-function kindOf(roll: number) {
-  if (roll < 430) return 'session' as const;
-  if (roll < 730) return 'registration' as const;
-  if (roll < 830) return 'login' as const;
-  if (roll < 910) return 'permission' as const;
-  if (roll < 980) return 'logout' as const;
-  return 'uninstall' as const;
-}
-
-/**
- * Event i. Device d is visited every DEVICES events (the stride is prime to DEVICES), so its earlier visits are
- * i - DEVICES, i - 2·DEVICES, …: folding their rolls gives the device's user and permission now, and every event
- * reports them as a real SDK would (a session after a logout is anonymous until the next login; a permission changed
- * in the settings stays changed). 1 % of events arrive a minute late (T9); 0.7 % of registrations carry another
- * device's token (T2).
- */
-function eventAt(i: number): SdkDeviceEvent {
-  const d = (i * 7919) % DEVICES;
-  const p = deviceProfile(d);
-  let loggedIn = d % 10 !== 3;
-  let permission = p.permission;
-  for (let visit = i % DEVICES; visit < i; visit += DEVICES) {
-    const kind = kindOf(mix(visit) % 1000);
-    if (kind === 'login') loggedIn = true;
-    else if (kind === 'logout') loggedIn = false;
-    else if (kind === 'permission') permission = permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED';
-  }
-  const roll = mix(i) % 1000;
-  const late = roll % 100 === 7 ? 60_000 : 0;
-  const base = { event_id: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`, ...p.device, occurred_at: START + i * 1000 - late };
-  const { platform, os_version } = p;
-  const user_id = loggedIn ? p.user_id : null;
-  switch (kindOf(roll)) {
-    case 'session':
-      return { type: 'SessionStarted', data: { ...base, platform, os_version, push_permission: permission, user_id } };
-    case 'registration': {
-      const holder = roll >= 728 ? (d + 20) % DEVICES : d;
-      return { type: 'TokenRegistered', data: { ...base, platform, token: tokenOf(holder, platform, i), os_version, push_permission: permission, user_id } };
-    }
-    case 'login':
-      return { type: 'ChangeUser', data: { ...base, user_id: p.user_id, previous_user_id: null } };
-    case 'permission':
-      return { type: 'PushPermissionChanged', data: { ...base, platform, os_version, push_permission: permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED', prompted: false } };
-    case 'logout':
-      return { type: 'UserLoggedOut', data: { ...base, user_id } };
-    case 'uninstall':
-      return { type: 'AppUninstalled', data: base };
-  }
-}
+/** The consistent per-device SDK stream (bench/support.ts): 43 % sessions, 30 % registrations, … */
+const { eventAt } = deviceEventStream({ events: EVENTS, devices: DEVICES, users: USERS });
 
 /** Peak resident set of a process, from the kernel (VmHWM). */
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-async function scrape(): Promise<{ applied: number; outbox: number } | null> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
-    const value = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
-    return {
-      applied: value(new RegExp(`^event_bus_events_applied_total\\{group="${GROUP}",[^}]*\\} (\\S+)$`, 'gm')),
-      outbox: value(new RegExp(`^event_bus_outbox_size\\{group="${GROUP}"[,}][^ ]* (\\S+)$`, 'gm')),
-    };
-  } catch {
-    return null;
-  }
-}
+const scrape = () => scrapeBusMetrics(PORT, GROUP);
 
 const stop = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
@@ -132,10 +58,7 @@ const stop = (child: ChildProcess) =>
 async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number; outputs: number }> {
   const url = uniqueDatabaseUrl('bench_token_registry');
   const outputsBefore = await messageCount(prefix + Topics.DeviceTokens).catch(() => 0);
-  const child = spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve('dist/services/token-registry/src/main.js')], {
-    env: { ...process.env, DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, KAFKA_TOPIC_PARTITIONS: String(PARTITIONS), PORT: String(PORT), LOG_LEVEL: 'warn', API_KEYS: 'bench=ws-bench' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = startTokenRegistry({ port: PORT, databaseUrl: url, topicPrefix: prefix, partitions: PARTITIONS, nodeArgs: SERVICE_NODE_ARGS });
   // A failed run must not leave the service behind (it would hold the port and the consumer group).
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
