@@ -130,19 +130,6 @@ async function sweepAbandoned(): Promise<void> {
       process.kill(Number(entry), 'SIGKILL');
     }
   }
-  if (owners.size) {
-    // Their members stay in the consumer group until their session times out; a run started meanwhile would wait for it.
-    const admin = createKafka('chaos-sweep', testBrokers()).admin();
-    await admin.connect();
-    const deadline = now() + 90_000;
-    for (;;) {
-      const members = await groupMembers(admin);
-      const abandonedMembers = members.filter((m) => m.topics.some((t) => [...owners].some((pid) => t.startsWith(`${TOPIC_PREFIX}${pid}.`))));
-      if (abandonedMembers.length === 0 || now() > deadline) break;
-      await sleep(1000);
-    }
-    await admin.disconnect();
-  }
   const abandoned = (name: string, prefix: string) => {
     const pid = Number(/^(\d+)/.exec(name.slice(prefix.length))?.[1]);
     return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
@@ -407,12 +394,12 @@ class Publisher {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Who is in the consumer group. The group id is the projection's, not prefixed by KAFKA_TOPIC_PREFIX: a token-registry
-// started elsewhere on this broker (another test run) joins the same group, takes part in its rebalances and may be
-// assigned this run's partitions. Sampled so that such a run is flagged instead of silently skewing the figures.
+// Who is in the run's consumer group (the projection's group id behind KAFKA_TOPIC_PREFIX). Since the event bus prefixes
+// the group, another deployment on this broker cannot join it; sampled anyway, so that a run disturbed by a foreign
+// member would be flagged instead of silently skewing the figures.
 
-async function groupMembers(admin: Admin): Promise<{ memberId: string; topics: string[] }[]> {
-  const { groups } = await admin.describeGroups([GROUP]);
+async function groupMembers(admin: Admin, group: string): Promise<{ memberId: string; topics: string[] }[]> {
+  const { groups } = await admin.describeGroups([group]);
   return (groups[0]?.members ?? []).map((m) => ({
     memberId: m.memberId,
     topics: m.memberMetadata.length ? (AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.topics ?? []) : [],
@@ -447,11 +434,11 @@ class GroupWatch {
   }
 
   describe(): string {
-    return this.foreignTopics.size ? `members of other deployments joined group ${GROUP} (topics ${[...this.foreignTopics].join(', ')})` : `no member of another deployment seen in group ${GROUP}`;
+    return this.foreignTopics.size ? `members of other deployments joined group ${this.topicPrefix + GROUP} (topics ${[...this.foreignTopics].join(', ')})` : `no member of another deployment seen in group ${this.topicPrefix + GROUP}`;
   }
 
   async sample(): Promise<void> {
-    const members = await groupMembers(this.admin);
+    const members = await groupMembers(this.admin, this.topicPrefix + GROUP);
     this.maxMembers = Math.max(this.maxMembers, members.length);
     let foreign = 0;
     for (const m of members) {

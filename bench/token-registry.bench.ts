@@ -100,7 +100,7 @@ async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number
   await dropDatabase(url);
   if (applied !== EVENTS || outbox !== 0 || devices !== DEVICES) throw new Error(`after the run: ${applied} applied, ${outbox} in the outbox, ${devices} devices`);
   // The next run starts the same group over on a fresh database: Kafka's committed offsets must go back too.
-  for (const topic of [Topics.DeviceEvents, Topics.DeviceDelivery]) await rewindGroup(GROUP, prefix + topic);
+  for (const topic of [Topics.DeviceEvents, Topics.DeviceDelivery]) await rewindGroup(prefix + GROUP, prefix + topic);
   return { rate: EVENTS / ((ended - started!) / 1000), rssMb, outputs: (await messageCount(prefix + Topics.DeviceTokens)) - outputsBefore };
 }
 

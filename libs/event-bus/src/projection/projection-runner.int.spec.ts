@@ -129,7 +129,7 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const afterCleanRun = await rows(dataSource);
     expect(afterCleanRun).toEqual(expectedRows(first));
 
-    await rewindGroup(group, source);
+    await rewindGroup(prefix + group, source);
     const again = runner();
     await again.start();
     const more = eventStream(5, 2, 'more-');
@@ -150,7 +150,7 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await first.stop();
     const stored = await dataSource.query('select partition, next_offset from consumer_offsets where group_id = $1 order by partition', [group]);
 
-    await rewindGroup(group, source);
+    await rewindGroup(prefix + group, source);
     const seen: string[] = [];
     const counting = countingProjection({ groupId: group });
     const recording: Projection<DeviceTopic> = { ...counting, apply: (batch, tx) => (seen.push(...batch.map((e) => `${e.partition}:${e.offset}`)), counting.apply(batch, tx)) };

@@ -149,7 +149,9 @@ export class ProjectionRunner<T extends TopicName> {
     this.log = options.logger.child({ group: options.projection.groupId });
     this.kafka = createKafka(`${options.projection.groupId}-consumer`, options.brokers, options.logger);
     this.consumer = this.kafka.consumer({
-      groupId: options.projection.groupId,
+      // The deployment's prefix isolates its consumer group too: two deployments (or test runs) sharing a cluster
+      // would otherwise be one group, and a member of one would be handed, and never apply, the other's partitions.
+      groupId: this.prefix + options.projection.groupId,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
       minBytes: options.minBytes ?? 1,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,

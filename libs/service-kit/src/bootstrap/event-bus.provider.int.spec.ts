@@ -70,10 +70,10 @@ describe('ServiceEventBus', () => {
     const admin = createKafka('kit-spec-admin', testBrokers()).admin();
     await admin.connect();
     try {
-      const before = await admin.describeGroups([GROUP]);
+      const before = await admin.describeGroups([prefix + GROUP]);
       await app.close();
       closed = true;
-      const after = await admin.describeGroups([GROUP]);
+      const after = await admin.describeGroups([prefix + GROUP]);
 
       expect(before.groups[0]).toMatchObject({ state: 'Stable', members: [expect.anything()] });
       expect(after.groups[0]).toMatchObject({ state: 'Empty', members: [] });
