@@ -67,7 +67,8 @@ describe('a service whose consumer cannot join its group yet', () => {
     await producer.disconnect();
 
     // The "crashed" member: joined, got the partition, and hangs in its batch without heartbeating.
-    blocker = createKafka('kit-start-blocker', testBrokers()).consumer({ groupId: BLOCKED_GROUP, sessionTimeout: BLOCKER_SESSION_MS, rebalanceTimeout: BLOCKER_SESSION_MS, heartbeatInterval: 1000 });
+    // (the runner's Kafka group is the projection's group id behind the topic prefix)
+    blocker = createKafka('kit-start-blocker', testBrokers()).consumer({ groupId: prefix + BLOCKED_GROUP, sessionTimeout: BLOCKER_SESSION_MS, rebalanceTimeout: BLOCKER_SESSION_MS, heartbeatInterval: 1000 });
     const hung = new Promise<void>((resolve) => (releaseBlocker = resolve));
     let inBatch!: () => void;
     const blocked = new Promise<void>((resolve) => (inBatch = resolve));
