@@ -7,12 +7,12 @@
 //             one event per partition produced right after the kill is applied;
 //   sigterm   SIGTERM replica B (it leaves its group): time until one event per partition is applied.
 // After each scenario B is started again and both replicas are healthy before the next.
-//   npm run bench:restart -- [--runs 3] [--label text]
+//   npm run bench:restart -- [--runs 3] [--label text] [--keep-logs]
 // CONSUMER_* variables in the environment reach the replicas (e.g. CONSUMER_SESSION_TIMEOUT_MS=30000 for the old
 // behaviour). Writes bench/results/restart-<time>.json and restart-latest.json.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -24,6 +24,8 @@ import { argValue, median, writeResults } from './support';
 
 const RUNS = Number(argValue('--runs', '3'));
 const LABEL = argValue('--label', '');
+/** The replicas' logs (kafkajs warnings, start-up steps) stay in a temp directory after the run, for a look. */
+const KEEP_LOGS = process.argv.includes('--keep-logs');
 const PARTITIONS = 6;
 const SERVICE_NODE_ARGS = readFileSync('deploy/service-node-options', 'utf8').split(/\s+/).filter(Boolean);
 
@@ -186,8 +188,9 @@ async function main(): Promise<void> {
     service_consumer_env: consumerEnv,
     medians,
     results,
-    logs: logDir,
+    ...(KEEP_LOGS && { logs: logDir }),
   };
+  if (!KEEP_LOGS) rmSync(logDir, { recursive: true, force: true });
   console.log(JSON.stringify(medians, null, 2));
   writeResults('restart', result);
   process.exit(0);
@@ -195,6 +198,7 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(error);
+  console.error('the replicas\' logs are kept for a look: see the restart-bench-logs-* directory under the temp directory');
   await cleanup();
   process.exit(1);
 });
