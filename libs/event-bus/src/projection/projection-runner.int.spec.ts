@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Type } from 'avsc';
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { EachBatchPayload, KafkaJSNonRetriableError, KafkaMessage } from 'kafkajs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -358,6 +358,31 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     expect(ids).toEqual(expectedIds);
     expect(await outboxSize(dataSource)).toBe(0);
     expect(await dataSource.query('select count(*)::int as n from consumer_offsets where group_id = $1', [group])).toEqual([{ n: 1 }]);
+  });
+
+  it('restarts a consumer kafkajs gave up on (a non-retriable error), reporting it as crashed meanwhile', async () => {
+    const { prefix, dataSource, runner } = await setup('crash-restart', 1);
+    const consumer = runner();
+    const internals = consumer as unknown as { onBatch: (payload: EachBatchPayload) => Promise<void> };
+    const onBatch = internals.onBatch.bind(consumer);
+    let crashes = 1;
+    internals.onBatch = async (payload) => {
+      // What kafkajs raises for, say, a topic the client may no longer read: it stops the consumer for good.
+      if (crashes-- > 0) throw new KafkaJSNonRetriableError('not authorised to read the topic');
+      return onBatch(payload);
+    };
+    const states = new Set<string>();
+    const watch = setInterval(() => states.add(consumer.health().details.state), 20);
+    await consumer.start();
+    const events = eventStream(4, 2);
+    await publish(prefix, events);
+    await eventually(async () => (await total(dataSource)) === events.length, 30_000, 'events applied after the restart');
+    await eventually(() => consumer.isHealthy(), 10_000, 'healthy again');
+    clearInterval(watch);
+    expect(states).toContain('crashed');
+    expect(consumer.health().details).toMatchObject({ state: 'consuming', lastCrash: 'not authorised to read the topic', restartsAfterCrash: 1 });
+    await consumer.stop();
+    expect(await rows(dataSource)).toEqual(expectedRows(events));
   });
 
   it("passes the gaps a transactional producer leaves (commit markers, aborted records) and applies only committed records", async () => {

@@ -48,7 +48,7 @@ export interface ProjectionRunnerOptions<T extends TopicName> {
   schemas?: SchemaRegistry;
 }
 
-export type RunnerState = 'starting' | 'joining' | 'consuming' | 'failing' | 'refusing' | 'stopped';
+export type RunnerState = 'starting' | 'joining' | 'consuming' | 'failing' | 'refusing' | 'crashed' | 'stopped';
 
 /** A partition the runner does not consume, because its log is not the one the read model was built from. */
 export interface RefusedPartition {
@@ -129,8 +129,9 @@ export class ProjectionRunner<T extends TopicName> {
   private gates = new Map<string, PartitionGate>();
   private readonly refused = new Map<string, RefusedPartition>();
   private clusterId: string | undefined;
-  private running = false;
-  private startedAt: number | undefined;
+  /** `crashed`: kafkajs stopped the consumer for good (a non-retriable error); the runner restarts it with backoff. */
+  private phase: 'new' | 'starting' | 'running' | 'crashed' | 'stopped' = 'new';
+  private crash: { error: string; restarts: number } | undefined;
   private joined = false;
   private failingBatches = 0;
   private isolationsInARow = 0;
@@ -172,6 +173,8 @@ export class ProjectionRunner<T extends TopicName> {
     this.consumer.on(CRASH, (e) => {
       this.joined = false;
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer crashed');
+      // kafkajs restarts the consumer itself after a retriable error; after any other it is stopped for good.
+      if (!e.payload.restart && this.phase === 'running') void this.restartAfterCrash(e.payload.error);
     });
     this.consumer.on(STOP, () => (this.joined = false));
     this.consumer.on(DISCONNECT, () => (this.joined = false));
@@ -185,11 +188,14 @@ export class ProjectionRunner<T extends TopicName> {
   /** What `/health` shows for this runner: up or not, and why (state, failing batches, partitions refused). */
   health(): RunnerHealth {
     const refusedPartitions = [...this.refused.values()];
-    const state: RunnerState = !this.running
-      ? this.startedAt
-        ? 'stopped'
-        : 'starting'
-      : !this.joined
+    const state: RunnerState =
+      this.phase === 'new' || this.phase === 'starting'
+        ? 'starting'
+        : this.phase === 'stopped'
+          ? 'stopped'
+          : this.phase === 'crashed'
+            ? 'crashed'
+            : !this.joined
         ? 'joining'
         : refusedPartitions.length > 0
           ? 'refusing'
@@ -198,6 +204,7 @@ export class ProjectionRunner<T extends TopicName> {
             : 'consuming';
     const details: RunnerHealth['details'] = { state, failingBatches: this.failingBatches };
     if (refusedPartitions.length > 0) details.refusedPartitions = refusedPartitions;
+    if (this.crash) Object.assign(details, { lastCrash: this.crash.error, restartsAfterCrash: this.crash.restarts });
     return { up: state === 'consuming', details };
   }
 
@@ -206,21 +213,25 @@ export class ProjectionRunner<T extends TopicName> {
     return [...this.refused.values()];
   }
 
-  /** Publishes what a previous run left in the outbox, then joins the group and consumes. */
+  /**
+   * Publishes what a previous run left in the outbox, then joins the group and consumes. A start that fails leaves
+   * nothing connected and may be attempted again.
+   */
   async start(): Promise<void> {
-    this.startedAt = Date.now();
-    await this.producer.connect();
-    await this.drainOutbox();
-    await this.loadStoredPositions();
-    await this.consumer.connect();
-    for (const topic of this.projection.topics) await this.consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
-    this.running = true;
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    if (this.phase !== 'new') throw new Error(`the runner of ${this.projection.groupId} is ${this.phase}: start it once`);
+    this.phase = 'starting';
+    try {
+      await this.producer.connect();
+      await this.drainOutbox();
+      await this.loadStoredPositions();
+      await this.runConsumer();
+    } catch (error) {
+      await this.consumer.disconnect().catch(() => undefined);
+      if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
+      if (this.phase === 'starting') this.phase = 'new';
+      throw error;
+    }
+    if (this.stopped()) return;
     this.outboxTimer = setInterval(() => {
       if (this.outboxPending) void this.drainOutbox();
     }, OUTBOX_RETRY_MS);
@@ -231,13 +242,60 @@ export class ProjectionRunner<T extends TopicName> {
 
   /** Stops fetching, lets the batch in flight finish and commit, publishes what it produced, disconnects. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
+    if (this.phase === 'new' || this.phase === 'stopped') return;
+    this.phase = 'stopped';
     clearInterval(this.outboxTimer);
     clearInterval(this.reassessTimer);
     await this.consumer.disconnect();
     await this.drainOutbox();
     if (this.ownsProducer) await this.producer.disconnect();
+  }
+
+  /** A method, not a narrowed field read: stop() may change the phase while an await is pending. */
+  private stopped(): boolean {
+    return this.phase === 'stopped';
+  }
+
+  private get running(): boolean {
+    return this.phase === 'running' || this.phase === 'crashed';
+  }
+
+  private async runConsumer(): Promise<void> {
+    await this.consumer.connect();
+    for (const topic of this.projection.topics) await this.consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
+    if (this.stopped()) {
+      // stop() came while this was connecting: leave nothing connected behind it.
+      await this.consumer.disconnect();
+      return;
+    }
+    this.phase = 'running';
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** After kafkajs gave up on the consumer: reconnects and rejoins with backoff, reporting `crashed` meanwhile. */
+  private async restartAfterCrash(error: unknown): Promise<void> {
+    this.phase = 'crashed';
+    this.crash = { error: error instanceof Error ? error.message : String(error), restarts: this.crash?.restarts ?? 0 };
+    for (let attempt = 1; this.phase === 'crashed'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt, { initialMs: 1000, maxMs: 30_000 })));
+      if (this.phase !== 'crashed') return;
+      try {
+        await this.consumer.disconnect().catch(() => undefined);
+        await this.runConsumer();
+        this.crash.restarts++;
+        this.log.warn({ attempt }, 'consumer restarted after a crash');
+        return;
+      } catch (restartError) {
+        if (this.stopped()) return;
+        this.phase = 'crashed';
+        this.log.error({ err: restartError, attempt }, 'consumer could not restart after a crash; retrying');
+      }
+    }
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {

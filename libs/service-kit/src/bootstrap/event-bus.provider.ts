@@ -181,10 +181,9 @@ export class ServiceEventBus implements OnApplicationBootstrap {
   private runnerHealth(runner: ProjectionRunner<TopicName>, start: BackgroundStart): ProbeResult {
     const health = runner.health();
     if (start.done || this.stopping) return health;
-    // Until start() resolved the runner is connecting (it says `stopped` once start() was called) or joining its group.
+    // Until start() resolved the runner is connecting (`starting`) or joining its group.
     const waitingFor = this.provisioning && !this.provisioning.done ? { waitingFor: 'topics' } : {};
-    const state = health.details.state === 'stopped' ? 'starting' : health.details.state;
-    return { up: false, details: { ...health.details, state, ...waitingFor, ...start.details() } };
+    return { up: false, details: { ...health.details, ...waitingFor, ...start.details() } };
   }
 
   /** Runners stop first (each finishes its batch and leaves its group), then the producer; the database closes after. */

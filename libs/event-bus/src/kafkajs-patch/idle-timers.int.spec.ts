@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Topics } from '@push/contracts';
-import { createKafka } from '@push/event-bus';
+import { createKafka } from '../kafka';
 import { createTestTopics, deleteTestTopics, eventually, testBrokers, uniqueTopicPrefix } from '@push/testing';
 
 jest.setTimeout(30_000);
