@@ -615,7 +615,7 @@ export class ProjectionRunner<T extends TopicName> {
     // Pausing outlives assignments in kafkajs: every partition starts unpaused, and a refusal pauses it again.
     for (const key of [...this.refused.keys()]) this.clearRefusal(key);
     const topicPartitions = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
-    this.consumer.resume(topicPartitions);
+    this.whileConsuming(() => this.consumer.resume(topicPartitions));
     this.gates = new Map();
     this.gate(assignment);
   }
@@ -693,7 +693,7 @@ export class ProjectionRunner<T extends TopicName> {
   private refuse(topic: string, partition: number, assessment: Extract<Assessment, { kind: 'refuse' }>, storedOffset: string, logStartOffset: string | null, logEndOffset: string | null): void {
     const key = `${topic}:${partition}`;
     const refusal: RefusedPartition = { topic, partition, reason: assessment.reason, message: assessment.message, storedOffset, logStartOffset, logEndOffset };
-    this.consumer.pause([{ topic, partitions: [partition] }]);
+    this.whileConsuming(() => this.consumer.pause([{ topic, partitions: [partition] }]));
     const before = this.refused.get(key);
     this.refused.set(key, refusal);
     this.metrics.refusedPartitions.set({ group: this.projection.groupId, topic, partition: String(partition), reason: assessment.reason }, 1);
@@ -727,13 +727,25 @@ export class ProjectionRunner<T extends TopicName> {
       }
       if (Object.keys(back).length === 0) return;
       this.gate(back);
-      this.consumer.resume(Object.entries(back).map(([topic, numbers]) => ({ topic, partitions: numbers })));
+      this.whileConsuming(() => this.consumer.resume(Object.entries(back).map(([topic, numbers]) => ({ topic, partitions: numbers }))));
     });
   }
 
   private seek(topic: string, partition: number, offset: string, gate: PartitionGate): void {
     gate.seekedTo = offset;
-    this.consumer.seek({ topic, partition, offset });
+    this.whileConsuming(() => this.consumer.seek({ topic, partition, offset }));
+  }
+
+  /**
+   * Seek, pause and resume throw while kafkajs has no consumer group (between a crash and its restart, or after a
+   * stop); the next assignment gates every partition again, so what was meant for the old one can be dropped.
+   */
+  private whileConsuming(act: () => void): void {
+    try {
+      act();
+    } catch (error) {
+      this.log.debug({ err: error }, 'consumer not running: seek/pause/resume dropped');
+    }
   }
 
   /** Waits `ms` (heartbeating); false when the runner was stopped or the partition reassigned meanwhile. */
