@@ -11,7 +11,27 @@ const LATEST_TIMESTAMP_MS = 8.64e15;
  * null. `versions` defaults to the contract's schemas; a record unknown to it is checked for NUL characters only.
  */
 export function storageProblem(event: { type: string; data: unknown }, versions: readonly SchemaVersion[] = SCHEMA_VERSIONS): string | null {
-  return problemIn(event.data, timestampFieldsOf(event.type, versions), event.type);
+  const timestampFields = timestampFieldsOf(event.type, versions);
+  // Every consumed message passes here: a check that allocates nothing first, the message only for what fails it.
+  return isStorable(event.data, timestampFields) ? null : problemIn(event.data, timestampFields, event.type);
+}
+
+function isStorable(value: unknown, timestampFields: ReadonlySet<string>): boolean {
+  if (typeof value === 'string') return value.indexOf('\u0000') === -1;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isStorable(value[i], timestampFields)) return false;
+    return true;
+  }
+  const record = value as Record<string, unknown>;
+  for (const name in record) {
+    const field = record[name];
+    if (typeof field === 'number') {
+      if (timestampFields.has(name) && !(field >= 0 && field <= LATEST_TIMESTAMP_MS)) return false;
+    } else if (!isStorable(field, timestampFields)) return false;
+    if (name.indexOf('\u0000') !== -1) return false;
+  }
+  return true;
 }
 
 const timestampFieldCache = new WeakMap<readonly SchemaVersion[], Map<string, ReadonlySet<string>>>();
