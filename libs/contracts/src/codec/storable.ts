@@ -11,27 +11,73 @@ const LATEST_TIMESTAMP_MS = 8.64e15;
  * null. `versions` defaults to the contract's schemas; a record unknown to it is checked for NUL characters only.
  */
 export function storageProblem(event: { type: string; data: unknown }, versions: readonly SchemaVersion[] = SCHEMA_VERSIONS): string | null {
-  const timestampFields = timestampFieldsOf(event.type, versions);
-  // Every consumed message passes here: a check that allocates nothing first, the message only for what fails it.
-  return isStorable(event.data, timestampFields) ? null : problemIn(event.data, timestampFields, event.type);
+  // Every consumed message passes here: a check compiled from the schema first, the message only for what fails it.
+  return checkerOf(event.type, versions)(event.data) ? null : problemIn(event.data, timestampFieldsOf(event.type, versions), event.type);
 }
 
-function isStorable(value: unknown, timestampFields: ReadonlySet<string>): boolean {
-  if (typeof value === 'string') return value.indexOf('\u0000') === -1;
-  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return true;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!isStorable(value[i], timestampFields)) return false;
-    return true;
+/** True when the value has nothing a store cannot hold; tolerant of values of another branch or a missing field. */
+type Check = (value: unknown) => boolean;
+
+const checkerCache = new WeakMap<readonly SchemaVersion[], Map<string, Check>>();
+
+function checkerOf(record: string, versions: readonly SchemaVersion[]): Check {
+  let byRecord = checkerCache.get(versions);
+  if (!byRecord) checkerCache.set(versions, (byRecord = new Map()));
+  let check = byRecord.get(record);
+  if (!check) {
+    const checks = versions.filter((v) => v.record === record).map((v) => compile(v.schema, new Map()) ?? pass);
+    check = checks.length === 0 ? (value) => problemIn(value, new Set(), record) === null : all(checks);
+    byRecord.set(record, check);
   }
-  const record = value as Record<string, unknown>;
-  for (const name in record) {
-    const field = record[name];
-    if (typeof field === 'number') {
-      if (timestampFields.has(name) && !(field >= 0 && field <= LATEST_TIMESTAMP_MS)) return false;
-    } else if (!isStorable(field, timestampFields)) return false;
-    if (name.indexOf('\u0000') !== -1) return false;
+  return check;
+}
+
+const pass: Check = () => true;
+const noNul: Check = (v) => typeof v !== 'string' || v.indexOf('\u0000') === -1;
+const inDateRange: Check = (v) => typeof v !== 'number' || (v >= 0 && v <= LATEST_TIMESTAMP_MS);
+const all = (checks: Check[]): Check => (checks.length === 1 ? checks[0] : (v) => checks.every((c) => c(v)));
+
+/** The check of a schema, or null when nothing of it needs checking (numbers, booleans, enums, bytes). */
+function compile(schema: AvroSchema, named: Map<string, AvroSchema>): Check | null {
+  if (typeof schema === 'string') {
+    if (schema === 'string') return noNul;
+    const reference = named.get(schema) ?? named.get(schema.split('.').pop() as string);
+    return reference === undefined ? null : compile(reference, new Map([...named].filter(([name]) => name !== schema)));
   }
-  return true;
+  if (Array.isArray(schema)) {
+    const checks = schema.map((branch) => compile(branch, named)).filter((c): c is Check => c !== null);
+    return checks.length === 0 ? null : all(checks);
+  }
+  if (schema.name) named.set(schema.name, schema);
+  if (schema.logicalType === 'timestamp-millis') return inDateRange;
+  switch (schema.type) {
+    case 'string':
+      return noNul;
+    case 'record': {
+      const fields = (schema.fields ?? []).map((f) => [f.name, compile(f.type, named)] as const).filter((f): f is readonly [string, Check] => f[1] !== null);
+      if (fields.length === 0) return null;
+      return (v) => {
+        if (v === null || typeof v !== 'object') return true;
+        const record = v as Record<string, unknown>;
+        for (const [name, check] of fields) if (!check(record[name])) return false;
+        return true;
+      };
+    }
+    case 'array': {
+      const items = compile(schema.items as AvroSchema, named);
+      return (v) => !Array.isArray(v) || items === null || v.every(items);
+    }
+    case 'map': {
+      const values = compile(schema.values as AvroSchema, named);
+      return (v) => {
+        if (v === null || typeof v !== 'object') return true;
+        for (const [key, value] of Object.entries(v)) if (key.indexOf('\u0000') !== -1 || (values !== null && !values(value))) return false;
+        return true;
+      };
+    }
+    default:
+      return null;
+  }
 }
 
 const timestampFieldCache = new WeakMap<readonly SchemaVersion[], Map<string, ReadonlySet<string>>>();

@@ -346,8 +346,10 @@ export class ProjectionRunner<T extends TopicName> {
     const assessment = await gate.assessment;
     if (!isRunning() || isStale() || this.gates.get(key) !== gate || assessment.kind === 'refuse') return null;
     const from = assessment.verify?.offset ?? assessment.offset;
+    // Where this batch was fetched from must be where the assessment said to start: kafkajs starts a partition never
+    // applied at the log start on its own (no committed offset, `fromBeginning`), so that batch is kept, not refetched.
     const fetchedFrom = (batch as unknown as { fetchedOffset?: string }).fetchedOffset;
-    if (gate.seekedTo !== from || (fetchedFrom !== undefined && BigInt(fetchedFrom) !== BigInt(from))) {
+    if (fetchedFrom !== undefined ? BigInt(fetchedFrom) !== BigInt(from) : gate.seekedTo !== from) {
       this.seek(batch.topic, batch.partition, from, gate);
       return null;
     }
