@@ -40,7 +40,7 @@ program
         const log = (await admin.fetchTopicOffsets(physical).catch(() => [])).find((p) => p.partition === row.partition);
         const verdict = !log
           ? 'refuse: the topic or partition does not exist on this cluster'
-          : ((a) => (a.kind === 'refuse' ? `refuse: ${a.message}` : 'consume'))(
+          : ((a) => (a.kind === 'refuse' ? `refuse: ${a.message}` : 'offsets fit (the service also checks the last applied message)'))(
               assessPartition(
                 { nextOffset: row.nextOffset, clusterId: row.clusterId, lastOffset: null, lastTimestamp: null, lastDigest: null },
                 { clusterId, logStartOffset: log.low, logEndOffset: log.high },
