@@ -57,6 +57,18 @@ const stop = (child: ChildProcess) =>
  */
 async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number; outputs: number }> {
   const url = uniqueDatabaseUrl('bench_token_registry');
+  // A failed or interrupted run drops its database too: one left behind has skewed later figures here before.
+  const dropOnExit = () => void dropDatabase(url).catch(() => undefined);
+  process.once('SIGINT', () => (dropOnExit(), setTimeout(() => process.exit(130), 2000)));
+  try {
+    return await measuredRun(prefix, url);
+  } catch (error) {
+    await dropDatabase(url).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function measuredRun(prefix: string, url: string): Promise<{ rate: number; rssMb: number; outputs: number }> {
   const outputsBefore = await messageCount(prefix + Topics.DeviceTokens).catch(() => 0);
   const child = startTokenRegistry({ port: PORT, databaseUrl: url, topicPrefix: prefix, partitions: PARTITIONS, nodeArgs: SERVICE_NODE_ARGS });
   // A failed run must not leave the service behind (it would hold the port and the consumer group).
