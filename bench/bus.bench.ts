@@ -2,7 +2,7 @@
 // measure in the same run (a) the raw limit: a consumer that only decodes, and (b) the projection runner writing a
 // simple read model (one row per device: last event type and time, event count) with exactly-once offsets.
 //   npm run bench:bus -- [--events 1000000] [--devices 200000] [--runs 3]   (swc-compiled to dist/, then run as JS)
-// Prints events/s for both, the ratio b/a and the peak RSS; writes bench/results/bus-<time>.json and bus-latest.json.
+// Prints events/s for both, the ratio b/a and the peak RSS; writes bench/results/bus-latest.json.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { SingleBar } from 'cli-progress';

@@ -5,8 +5,8 @@
 // Then, once every event is applied, exactly once is checked against an in-memory run of the service's pure domain.
 //   npm run chaos:token-registry -- [--events 200000] [--devices 20000] [--kills 6] [--runs 1] [--replicas 2] [--rate 2000]
 //     [--seed n] [--restart-delay-ms 0] [--shared-broker] [--service-node-args "…"]
-// Prints every kill, medians and maxima, the checks; writes bench/results/chaos-token-registry-<time>.json and
-// chaos-token-registry-latest.json. Method and definitions: bench/README.md ("token-registry under kill -9").
+// Prints every kill, medians and maxima, the checks; writes
+// bench/results/chaos-token-registry-latest.json. Method and definitions: bench/README.md ("token-registry under kill -9").
 import 'reflect-metadata';
 import { ChildProcess, execSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -20,6 +20,7 @@ import { EventProducer, createKafka, provisionTopics } from '@push/event-bus';
 import { createDatabase, deleteTestTopics, dropDatabase, messageCount, testBrokers, testServerUrl, uniqueDatabaseUrl } from '@push/testing';
 import { DeviceState, pushCapability, sendableToken } from '../services/token-registry/src/domain/device-state';
 import { TokenRegistry } from '../services/token-registry/src/domain/token-registry';
+import { STORED_DEVICE_COLUMNS, StoredDevice, stateOf } from '../services/token-registry/src/projections/devices/devices-store';
 import { cleanup, cleanupSince, cleanups, sleep, startPrivateBroker, track } from './processes';
 import { argValue, deviceEventStream, median, publishDeviceEvents, serviceNodeArgs, startTokenRegistry, writeResults } from './support';
 
@@ -113,7 +114,6 @@ const isLocal = (host: string) => ['127.0.0.1', 'localhost', '::1', '[::1]'].inc
  * and broker, where a process id means this machine's process.
  */
 async function sweepAbandoned(): Promise<void> {
-  const owners = new Set<number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let environ: string;
@@ -126,7 +126,6 @@ async function sweepAbandoned(): Promise<void> {
     const ownerPid = owner ? Number(owner.slice(OWNER_ENV.length + 1)) : NaN;
     if (Number.isInteger(ownerPid) && ownerPid !== process.pid && !isAlive(ownerPid)) {
       console.log(`abandoned replica of chaos run ${ownerPid}: pid ${entry}, killed`);
-      owners.add(ownerPid);
       process.kill(Number(entry), 'SIGKILL');
     }
   }
@@ -684,24 +683,8 @@ interface Checks {
   dead_letters: { messages: number; ok: boolean };
 }
 
-/** A DeviceState as the `devices` row stores it (same columns, same casts as the service's store). */
-const DEVICE_ROWS = `select workspace_id, app_id, device_id, platform, os_version, push_permission, capability_as_of_ms::float8 as capability_as_of_ms,
-  user_id, user_as_of_ms::float8 as user_as_of_ms, token, token_status, token_as_of_ms::float8 as token_as_of_ms,
-  token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms,
-  foreground_enabled, background_enabled, provisional from devices`;
-
-type StoredField =
-  | 'platform'
-  | 'osVersion'
-  | 'permission'
-  | 'capabilityAsOf'
-  | 'userId'
-  | 'userAsOf'
-  | 'token'
-  | 'tokenStatus'
-  | 'tokenAsOf'
-  | 'tokenRegisteredAt'
-  | 'lastSessionAt';
+/** Every device row as the service's store reads it back into a DeviceState, plus the flags the API derives. */
+const DEVICE_ROWS = `select ${STORED_DEVICE_COLUMNS}, foreground_enabled, background_enabled, provisional from devices`;
 
 const deviceNumber = (deviceId: string) => Number(deviceId.slice('device-'.length));
 
@@ -746,24 +729,11 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
   for (const row of rows) {
     const ref = refs.get(row.device_id);
     const expected: DeviceState | undefined = ref && registry.knowsDevice(ref) ? registry.device(ref) : undefined;
-    // The stored columns of the state (a field the domain adds without a column of its own is not compared).
-    const actual: Pick<DeviceState, StoredField> = {
-      platform: row.platform,
-      osVersion: row.os_version,
-      permission: row.push_permission,
-      capabilityAsOf: row.capability_as_of_ms,
-      userId: row.user_id,
-      userAsOf: row.user_as_of_ms,
-      token: row.token,
-      tokenStatus: row.token_status,
-      tokenAsOf: row.token_as_of_ms,
-      tokenRegisteredAt: row.token_registered_at_ms,
-      lastSessionAt: row.last_session_ms,
-    };
+    const actual = stateOf(row as StoredDevice);
     const fields: string[] = [];
     if (!expected) fields.push('unknown device');
     else {
-      for (const key of Object.keys(actual) as StoredField[]) if (expected[key] !== actual[key]) fields.push(key);
+      for (const key of Object.keys(actual) as (keyof DeviceState)[]) if (JSON.stringify(expected[key]) !== JSON.stringify(actual[key])) fields.push(key);
       const capability = pushCapability(expected.platform, expected.osVersion, expected.permission);
       const sendable = sendableToken(expected) !== null;
       if (row.foreground_enabled !== (sendable && capability.foregroundEnabled)) fields.push('foreground_enabled');

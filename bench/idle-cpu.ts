@@ -11,7 +11,7 @@
 // `--max-wait` repeats the whole measurement with each CONSUMER_MAX_WAIT_MS (default: one round, the services' default).
 // `--shared-broker` measures against KAFKA_BROKERS / the local broker instead (its CPU then includes everyone's tests).
 // Every process it starts is stopped at the end, also when it fails or is interrupted; databases and the private
-// broker's data are removed. Writes bench/results/idle-cpu-<time>.json and idle-cpu-latest.json.
+// broker's data are removed. Writes bench/results/idle-cpu-latest.json.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';

@@ -9,7 +9,7 @@
 // After each scenario B is started again and both replicas are healthy before the next.
 //   npm run bench:restart -- [--runs 3] [--label text] [--keep-logs]
 // CONSUMER_* variables in the environment reach the replicas (e.g. CONSUMER_SESSION_TIMEOUT_MS=30000 for the old
-// behaviour). Writes bench/results/restart-<time>.json and restart-latest.json.
+// behaviour). Writes bench/results/restart-latest.json.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';

@@ -33,11 +33,9 @@ export interface FetchSettings {
   maxWaitTimeInMs: number;
 }
 
-/** Writes `<name>-<time>.json` and `<name>-latest.json` under bench/results. */
+/** Writes `bench/results/<name>-latest.json`; earlier results are in the repository's history, with their commit. */
 export function writeResults(name: string, result: { at: string }): void {
-  const dir = resolve('bench/results');
-  writeFileSync(join(dir, `${name}-${result.at.replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2) + '\n');
-  writeFileSync(join(dir, `${name}-latest.json`), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(resolve('bench/results'), `${name}-latest.json`), JSON.stringify(result, null, 2) + '\n');
 }
 
 /** Publishes SDK device events `from` ≤ i < `to` to `topic` in one call, keyed by device as the contract says. */

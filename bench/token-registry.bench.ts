@@ -4,7 +4,7 @@
 // publishing its output events on token-registry.device-tokens.v1.
 //   npm run bench:token-registry -- [--events 1000000] [--devices 200000] [--users 150000] [--runs 3]
 // Prints events/s for both, b/a, the service's peak RSS and its output count; writes
-// bench/results/token-registry-<time>.json and token-registry-latest.json.
+// bench/results/token-registry-latest.json.
 import { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';

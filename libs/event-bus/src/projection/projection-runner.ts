@@ -81,8 +81,8 @@ interface CommitSlot {
 interface PartitionGate {
   /** Where the consumer was last told to fetch from, in this generation. */
   seekedTo: string | undefined;
-  /** Resolves once the stored position and the log were compared; the first batch waits for it. */
-  assessment: Promise<Assessment>;
+  /** Resolves once the stored position and the log were compared (undefined: the runner stopped first); the first batch waits for it. */
+  assessment: Promise<Assessment | undefined>;
   verified: boolean;
 }
 
@@ -90,8 +90,6 @@ const OUTBOX_RETRY_MS = 1000;
 /** Outputs of committed batches waiting for their publish to start, at most, before a partition waits for it. */
 const MAX_UNPUBLISHED_MESSAGES = 20_000;
 const HEARTBEAT_MS = 1000;
-/** What a partition's gate says when the runner stopped before its assessment: consume nothing now. */
-const RETRY_LATER: Assessment = { kind: 'refuse', reason: 'LAST_APPLIED_MESSAGE_DIFFERS', message: 'not assessed (the runner stopped)' };
 /** How often refused partitions are assessed again (an operator may have rebuilt or accepted meanwhile). */
 const REASSESS_REFUSED_MS = 5000;
 /** Consecutive failures with the same error before it is blamed on the batch's messages rather than the system. */
@@ -188,29 +186,19 @@ export class ProjectionRunner<T extends TopicName> {
   /** What `/health` shows for this runner: up or not, and why (state, failing batches, partitions refused). */
   health(): RunnerHealth {
     const refusedPartitions = [...this.refused.values()];
-    const state: RunnerState =
-      this.phase === 'new' || this.phase === 'starting'
-        ? 'starting'
-        : this.phase === 'stopped'
-          ? 'stopped'
-          : this.phase === 'crashed'
-            ? 'crashed'
-            : !this.joined
-        ? 'joining'
-        : refusedPartitions.length > 0
-          ? 'refusing'
-          : this.failingBatches > 0
-            ? 'failing'
-            : 'consuming';
+    const state = this.state(refusedPartitions.length > 0);
     const details: RunnerHealth['details'] = { state, failingBatches: this.failingBatches };
     if (refusedPartitions.length > 0) details.refusedPartitions = refusedPartitions;
     if (this.crash) Object.assign(details, { lastCrash: this.crash.error, restartsAfterCrash: this.crash.restarts });
     return { up: state === 'consuming', details };
   }
 
-  /** The partitions refused now (their log is not the read model's): what `/health` and the operator's tools show. */
-  refusedPartitions(): RefusedPartition[] {
-    return [...this.refused.values()];
+  private state(refusing: boolean): RunnerState {
+    if (this.phase === 'new' || this.phase === 'starting') return 'starting';
+    if (this.phase !== 'running') return this.phase;
+    if (!this.joined) return 'joining';
+    if (refusing) return 'refusing';
+    return this.failingBatches > 0 ? 'failing' : 'consuming';
   }
 
   /**
@@ -344,7 +332,7 @@ export class ProjectionRunner<T extends TopicName> {
     if (!gate) return null;
     if (gate.verified) return batch.messages;
     const assessment = await gate.assessment;
-    if (!isRunning() || isStale() || this.gates.get(key) !== gate || assessment.kind === 'refuse') return null;
+    if (!isRunning() || isStale() || this.gates.get(key) !== gate || assessment === undefined || assessment.kind === 'refuse') return null;
     const from = assessment.verify?.offset ?? assessment.offset;
     // Where this batch was fetched from must be where the assessment said to start: kafkajs starts a partition never
     // applied at the log start on its own (no committed offset, `fromBeginning`), so that batch is kept, not refetched.
@@ -615,7 +603,7 @@ export class ProjectionRunner<T extends TopicName> {
    */
   private onAssignment(assignment: Record<string, number[]>): void {
     // Pausing outlives assignments in kafkajs: every partition starts unpaused, and a refusal pauses it again.
-    for (const key of [...this.refused.keys()]) this.clearRefusal(key);
+    for (const key of [...this.refused.keys()]) this.clearRefusal(key, false);
     const topicPartitions = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
     this.whileConsuming(() => this.consumer.resume(topicPartitions));
     this.gates = new Map();
@@ -629,7 +617,7 @@ export class ProjectionRunner<T extends TopicName> {
     for (const [topic, numbers] of Object.entries(partitions)) {
       for (const partition of numbers) {
         const key = `${topic}:${partition}`;
-        const gate: PartitionGate = { seekedTo: undefined, verified: false, assessment: decided.then((all) => all.get(key) ?? RETRY_LATER) };
+        const gate: PartitionGate = { seekedTo: undefined, verified: false, assessment: decided.then((all) => all.get(key)) };
         const known = this.stored.get(key);
         if (known) this.seek(topic, partition, known.lastOffset !== null && known.lastDigest !== null ? known.lastOffset : known.nextOffset, gate);
         gates.set(key, gate);
@@ -699,7 +687,8 @@ export class ProjectionRunner<T extends TopicName> {
     const before = this.refused.get(key);
     this.refused.set(key, refusal);
     this.metrics.refusedPartitions.set({ group: this.projection.groupId, topic, partition: String(partition), reason: assessment.reason }, 1);
-    if (before?.reason !== refusal.reason || before.message !== refusal.message) {
+    // Once per assignment and reason: the message changes as the new log grows, the operator needs it once.
+    if (before?.reason !== refusal.reason) {
       this.log.error(
         { ...refusal, docs: 'libs/event-bus/README.md#a-log-the-read-model-was-not-built-from-what-the-operator-does' },
         `refusing to consume ${topic} partition ${partition}: ${assessment.message}. Rebuild the read model from this log, or accept this log from its start (npm run bus -- --help)`,
@@ -707,12 +696,13 @@ export class ProjectionRunner<T extends TopicName> {
     }
   }
 
-  private clearRefusal(key: string): void {
+  /** `resolved`: the log matches again (logged); otherwise a new assignment assesses the partition anew. */
+  private clearRefusal(key: string, resolved = true): void {
     const refusal = this.refused.get(key);
     if (!refusal) return;
     this.refused.delete(key);
     this.metrics.refusedPartitions.remove({ group: this.projection.groupId, topic: refusal.topic, partition: String(refusal.partition), reason: refusal.reason });
-    this.log.warn({ topic: refusal.topic, partition: refusal.partition }, 'partition no longer refused: its stored position matches the log again');
+    if (resolved) this.log.warn({ topic: refusal.topic, partition: refusal.partition }, 'partition no longer refused: its stored position matches the log again');
   }
 
   /** Assesses refused partitions again: the operator may have rebuilt the read model or accepted the log meanwhile. */

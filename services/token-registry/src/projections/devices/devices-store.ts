@@ -3,8 +3,8 @@ import { DeviceState, pushCapability, sendableToken } from '../../domain/device-
 import type { ChangelogEntry } from '../../domain/changelog';
 import { TokenRegistry, TokenRegistryInput, deviceKey, namedUser } from '../../domain/token-registry';
 
-/** A `devices` row as `load` selects it: the domain's `DeviceState`, column by column. */
-interface StoredDevice {
+/** A `devices` row as `STORED_DEVICE_COLUMNS` selects it: the domain's `DeviceState`, column by column. */
+export interface StoredDevice {
   workspace_id: string;
   app_id: string;
   device_id: string;
@@ -23,7 +23,13 @@ interface StoredDevice {
   applied_event_ids: string[];
 }
 
-const stateOf = (row: StoredDevice): DeviceState => ({
+/** The columns of a `devices` row that hold a `DeviceState` (float8: epoch milliseconds arrive as JS numbers). */
+export const STORED_DEVICE_COLUMNS = `workspace_id, app_id, device_id, platform, os_version, push_permission, capability_as_of_ms::float8 as capability_as_of_ms,
+  user_id, user_as_of_ms::float8 as user_as_of_ms, token, token_status, token_as_of_ms::float8 as token_as_of_ms,
+  token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms,
+  applied_event_at_ms::float8[] as applied_event_at_ms, applied_event_ids`;
+
+export const stateOf = (row: StoredDevice): DeviceState => ({
   platform: row.platform,
   osVersion: row.os_version,
   permission: row.push_permission,
@@ -168,11 +174,7 @@ export class DevicesStore {
     );
     // Locked in key order so that concurrent partitions lock shared rows in the same order.
     const rows: StoredDevice[] = await tx.query(
-      // float8: epoch milliseconds arrive as JS numbers (a bigint would arrive as a string).
-      `select workspace_id, app_id, device_id, platform, os_version, push_permission, capability_as_of_ms::float8 as capability_as_of_ms,
-         user_id, user_as_of_ms::float8 as user_as_of_ms, token, token_status, token_as_of_ms::float8 as token_as_of_ms,
-         token_registered_at_ms::float8 as token_registered_at_ms, (extract(epoch from last_session_at) * 1000)::float8 as last_session_ms,
-         applied_event_at_ms::float8[] as applied_event_at_ms, applied_event_ids
+      `select ${STORED_DEVICE_COLUMNS}
        from devices
        where (workspace_id, app_id, device_id) in (select * from unnest($1::text[], $2::text[], $3::text[]))
        order by workspace_id, app_id, device_id for update`,
