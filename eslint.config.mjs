@@ -8,7 +8,16 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -39,7 +48,20 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'typeorm', 'kafkajs', 'pg', '@push/service-kit', '@push/event-bus', 'firebase-admin', '@parse/node-apn', 'web-push'], message: 'domain code must stay framework-free' },
+            {
+              group: [
+                '@nestjs/*',
+                'typeorm',
+                'kafkajs',
+                'pg',
+                '@push/service-kit',
+                '@push/event-bus',
+                'firebase-admin',
+                '@parse/node-apn',
+                'web-push',
+              ],
+              message: 'domain code must stay framework-free',
+            },
           ],
         },
       ],

@@ -27,12 +27,18 @@ const THROUGHPUT = {
   maxEventsPerTransaction: Number(argValue('--per-transaction', '100000')),
   partitionsConsumedConcurrently: Number(argValue('--concurrency', '3')),
 };
-const FETCH: FetchSettings = { maxBytesPerPartition: THROUGHPUT.maxBytesPerPartition, maxBytes: THROUGHPUT.maxBytes, maxWaitTimeInMs: THROUGHPUT.maxWaitTimeInMs };
+const FETCH: FetchSettings = {
+  maxBytesPerPartition: THROUGHPUT.maxBytesPerPartition,
+  maxBytes: THROUGHPUT.maxBytes,
+  maxWaitTimeInMs: THROUGHPUT.maxWaitTimeInMs,
+};
 const silent = pino({ level: 'silent' });
 
 class DeviceActivity1763856000002 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
-    await q.query('create table device_activity (device_key text collate "C" primary key, last_type text not null, last_at bigint not null, events integer not null) with (fillfactor = 70)');
+    await q.query(
+      'create table device_activity (device_key text collate "C" primary key, last_type text not null, last_at bigint not null, events integer not null) with (fillfactor = 70)',
+    );
   }
   async down(q: QueryRunner): Promise<void> {
     await q.query('drop table device_activity');
@@ -47,10 +53,35 @@ function eventAt(i: number): SdkDeviceEvent {
   const platform = d % 2 ? 'IOS' : 'ANDROID';
   const user_id = `user-${d % 150_000}`;
   const roll = i % 100;
-  if (roll < 45) return { type: 'SessionStarted', data: { ...base, platform, os_version: '17.4', push_permission: 'AUTHORIZED', user_id } };
-  if (roll < 70) return { type: 'TokenRegistered', data: { ...base, platform, token: `tok-${d}-${'x'.repeat(120)}`, os_version: '17.4', push_permission: 'AUTHORIZED', user_id } };
+  if (roll < 45)
+    return {
+      type: 'SessionStarted',
+      data: { ...base, platform, os_version: '17.4', push_permission: 'AUTHORIZED', user_id },
+    };
+  if (roll < 70)
+    return {
+      type: 'TokenRegistered',
+      data: {
+        ...base,
+        platform,
+        token: `tok-${d}-${'x'.repeat(120)}`,
+        os_version: '17.4',
+        push_permission: 'AUTHORIZED',
+        user_id,
+      },
+    };
   if (roll < 82) return { type: 'ChangeUser', data: { ...base, user_id, previous_user_id: null } };
-  if (roll < 92) return { type: 'PushPermissionChanged', data: { ...base, platform, os_version: '17.4', push_permission: roll % 2 ? 'DENIED' : 'AUTHORIZED', prompted: true } };
+  if (roll < 92)
+    return {
+      type: 'PushPermissionChanged',
+      data: {
+        ...base,
+        platform,
+        os_version: '17.4',
+        push_permission: roll % 2 ? 'DENIED' : 'AUTHORIZED',
+        prompted: true,
+      },
+    };
   if (roll < 97) return { type: 'UserLoggedOut', data: { ...base, user_id } };
   return { type: 'AppUninstalled', data: base };
 }
@@ -70,7 +101,13 @@ function activityProjection(groupId: string, readModel: boolean): Projection<typ
           row.last_type = event.type;
           row.last_at = event.data.occurred_at;
           row.events++;
-        } else byDevice.set(key as string, { device_key: key as string, last_type: event.type, last_at: event.data.occurred_at, events: 1 });
+        } else
+          byDevice.set(key as string, {
+            device_key: key as string,
+            last_type: event.type,
+            last_at: event.data.occurred_at,
+            events: 1,
+          });
       }
       const rows = [...byDevice.values()];
       // One JSON parameter: V8 serialises it natively, where pg would escape four text arrays element by element.
@@ -93,7 +130,13 @@ function activityProjection(groupId: string, readModel: boolean): Projection<typ
 async function projectionRun(prefix: string, readModel: boolean): Promise<number> {
   const url = uniqueDatabaseUrl('bench_bus');
   await createDatabase(url);
-  const dataSource = await new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceActivity1763856000002], migrationsRun: true, extra: { max: 8 } }).initialize();
+  const dataSource = await new DataSource({
+    type: 'postgres',
+    url,
+    migrations: [...EVENT_BUS_MIGRATIONS, DeviceActivity1763856000002],
+    migrationsRun: true,
+    extra: { max: 8 },
+  }).initialize();
   const metrics = new Registry();
   const runner = new ProjectionRunner({
     projection: activityProjection(`bench-projection-${randomUUID()}`, readModel),
@@ -107,7 +150,11 @@ async function projectionRun(prefix: string, readModel: boolean): Promise<number
   const bar = new SingleBar({ format: `${readModel ? '(b) project' : '(c) offsets'} [{bar}] {value}/{total} events` });
   bar.start(EVENTS, 0);
   // The runner counts an event as applied once its transaction committed: no query competes with it for Postgres.
-  const applied = async () => (await metrics.getSingleMetric('event_bus_events_applied_total')!.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const applied = async () =>
+    (await metrics.getSingleMetric('event_bus_events_applied_total')!.get()).values.reduce(
+      (sum, v) => sum + v.value,
+      0,
+    );
   const started = performance.now();
   await runner.start();
   let done = 0;
@@ -132,7 +179,9 @@ async function main(): Promise<void> {
   const prefix = `bench.${Date.now()}.`;
   const topic = prefix + Topics.DeviceEvents;
   const rss = peakRss();
-  console.log(`bus benchmark: ${EVENTS} events over ${DEVICES} devices, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`);
+  console.log(
+    `bus benchmark: ${EVENTS} events over ${DEVICES} devices, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`,
+  );
   await preloadDeviceEvents(topic, EVENTS, PARTITIONS, eventAt);
 
   const decodeRates: number[] = [];

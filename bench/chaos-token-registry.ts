@@ -17,12 +17,32 @@ import { Admin, AssignerProtocol, KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_EVENT_TOPICS, DeviceTokenEvent, Topics, decodeEvent } from '@push/contracts';
 import { EventProducer, createKafka, provisionTopics } from '@push/event-bus';
-import { createDatabase, deleteTestTopics, dropDatabase, messageCount, testBrokers, testServerUrl, uniqueDatabaseUrl } from '@push/testing';
+import {
+  createDatabase,
+  deleteTestTopics,
+  dropDatabase,
+  messageCount,
+  testBrokers,
+  testServerUrl,
+  uniqueDatabaseUrl,
+} from '@push/testing';
 import { DeviceState, pushCapability, sendableToken } from '../services/token-registry/src/domain/device-state';
 import { TokenRegistry } from '../services/token-registry/src/domain/token-registry';
-import { STORED_DEVICE_COLUMNS, StoredDevice, stateOf } from '../services/token-registry/src/projections/devices/devices-store';
+import {
+  STORED_DEVICE_COLUMNS,
+  StoredDevice,
+  stateOf,
+} from '../services/token-registry/src/projections/devices/devices-store';
 import { cleanup, cleanupSince, cleanups, sleep, startPrivateBroker, track } from './processes';
-import { argValue, deviceEventStream, median, publishDeviceEvents, serviceNodeArgs, startTokenRegistry, writeResults } from './support';
+import {
+  argValue,
+  deviceEventStream,
+  median,
+  publishDeviceEvents,
+  serviceNodeArgs,
+  startTokenRegistry,
+  writeResults,
+} from './support';
 
 const EVENTS = Number(argValue('--events', '200000'));
 const DEVICES = Number(argValue('--devices', '20000'));
@@ -83,7 +103,9 @@ function rng(seed: number): () => number {
 // skewed benchmarks on this machine before.
 
 const exited = (child: ChildProcess) =>
-  child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 async function killChildren(which: Iterable<ChildProcess>): Promise<void> {
   const list = [...which];
@@ -94,7 +116,9 @@ async function killChildren(which: Iterable<ChildProcess>): Promise<void> {
 /** Registers a clean-up step that reports its failure instead of hiding it. */
 function onCleanup(what: string, step: () => Promise<unknown>): void {
   cleanups.push(async () => {
-    await step().catch((error: unknown) => console.error(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`));
+    await step().catch((error: unknown) =>
+      console.error(`could not ${what}: ${error instanceof Error ? error.message : String(error)}`),
+    );
   });
 }
 
@@ -133,7 +157,9 @@ async function sweepAbandoned(): Promise<void> {
     const pid = Number(/^(\d+)/.exec(name.slice(prefix.length))?.[1]);
     return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
   };
-  for (const entry of readdirSync(tmpdir()).filter((e) => e.startsWith(BROKER_MARKER_PREFIX) && abandoned(e, BROKER_MARKER_PREFIX))) {
+  for (const entry of readdirSync(tmpdir()).filter(
+    (e) => e.startsWith(BROKER_MARKER_PREFIX) && abandoned(e, BROKER_MARKER_PREFIX),
+  )) {
     const marker = join(tmpdir(), entry);
     const { pid, cmdline } = JSON.parse(readFileSync(marker, 'utf8')) as { pid: number; cmdline: string };
     let running: string | undefined;
@@ -154,7 +180,9 @@ async function sweepAbandoned(): Promise<void> {
   if (isLocal(new URL(testServerUrl()).hostname)) {
     const db = new Client({ connectionString: testServerUrl() });
     await db.connect();
-    const { rows } = await db.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`${DB_PREFIX}%`]);
+    const { rows } = await db.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [
+      `${DB_PREFIX}%`,
+    ]);
     await db.end();
     for (const { datname } of rows.filter((r) => abandoned(r.datname, DB_PREFIX))) {
       console.log(`abandoned database of an earlier chaos run: ${datname}, dropped`);
@@ -182,7 +210,10 @@ async function usePrivateBroker(): Promise<void> {
   // Registered first, so run last: after the broker is stopped.
   cleanups.push(async () => rmSync(marker, { force: true }));
   const broker = await startPrivateBroker();
-  writeFileSync(marker, JSON.stringify({ pid: broker.pid, cmdline: readFileSync(`/proc/${broker.pid}/cmdline`, 'utf8') }));
+  writeFileSync(
+    marker,
+    JSON.stringify({ pid: broker.pid, cmdline: readFileSync(`/proc/${broker.pid}/cmdline`, 'utf8') }),
+  );
   process.env.KAFKA_BROKERS = broker.brokers.join(',');
 }
 
@@ -230,9 +261,13 @@ class ReplicaSet {
     });
     track(child);
     const replica: Replica = { index, port, child, startedAt, killedByUs: false };
-    writeSync(this.logFd, `\n=== ${new Date().toISOString()} replica ${index} started, pid ${child.pid}, port ${port}\n`);
+    writeSync(
+      this.logFd,
+      `\n=== ${new Date().toISOString()} replica ${index} started, pid ${child.pid}, port ${port}\n`,
+    );
     child.once('exit', (code, signal) => {
-      if (!replica.killedByUs) this.unexpectedExit ??= `replica ${index} (pid ${child.pid}) exited by itself (code ${code}, signal ${signal})`;
+      if (!replica.killedByUs)
+        this.unexpectedExit ??= `replica ${index} (pid ${child.pid}) exited by itself (code ${code}, signal ${signal})`;
     });
     this.replicas[index] = replica;
     return replica;
@@ -253,7 +288,8 @@ class ReplicaSet {
     let firstAnswerMs: number | undefined;
     for (;;) {
       this.check();
-      if (now() - replica.startedAt > timeoutMs) throw new Error(`replica ${replica.index} not healthy ${timeoutMs / 1000} s after its start`);
+      if (now() - replica.startedAt > timeoutMs)
+        throw new Error(`replica ${replica.index} not healthy ${timeoutMs / 1000} s after its start`);
       try {
         const response = await fetch(`http://127.0.0.1:${replica.port}/health`, { signal: AbortSignal.timeout(2000) });
         await response.arrayBuffer();
@@ -297,7 +333,10 @@ class StoredOffsets {
 
   poll(): Promise<void> {
     return (this.polling ??= this.db
-      .query<{ partition: number; next_offset: string }>('select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2', [GROUP, Topics.DeviceEvents])
+      .query<{ partition: number; next_offset: string }>(
+        'select partition, next_offset from consumer_offsets where group_id = $1 and topic = $2',
+        [GROUP, Topics.DeviceEvents],
+      )
       .then(({ rows }) => {
         for (const r of rows) this.latest.set(r.partition, Number(r.next_offset));
         for (const wake of this.waiters.splice(0)) wake();
@@ -322,14 +361,23 @@ class StoredOffsets {
    * For every partition, the time from `since` to the first poll at which its stored offset passed `target(p)`;
    * resolves when all partitions did. `check` is called at every poll (it throws to abort).
    */
-  async waitAll(target: (partition: number) => number, since: number, timeoutMs: number, what: string, check: () => void): Promise<number[]> {
+  async waitAll(
+    target: (partition: number) => number,
+    since: number,
+    timeoutMs: number,
+    what: string,
+    check: () => void,
+  ): Promise<number[]> {
     const reached: (number | undefined)[] = Array.from({ length: PARTITIONS }, () => undefined);
     for (;;) {
-      for (let p = 0; p < PARTITIONS; p++) if (reached[p] === undefined && (this.latest.get(p) ?? -1) >= target(p)) reached[p] = now() - since;
+      for (let p = 0; p < PARTITIONS; p++)
+        if (reached[p] === undefined && (this.latest.get(p) ?? -1) >= target(p)) reached[p] = now() - since;
       if (reached.every((t) => t !== undefined)) return reached as number[];
       check();
       if (now() - since > timeoutMs) {
-        const late = reached.flatMap((t, p) => (t === undefined ? [`${p} (stored ${this.latest.get(p) ?? 'none'}, needs ${target(p)})`] : []));
+        const late = reached.flatMap((t, p) =>
+          t === undefined ? [`${p} (stored ${this.latest.get(p) ?? 'none'}, needs ${target(p)})`] : [],
+        );
         throw new Error(`${what}: partitions ${late.join(', ')} not there ${timeoutMs / 1000} s after the kill`);
       }
       await this.next();
@@ -433,7 +481,9 @@ class GroupWatch {
   }
 
   describe(): string {
-    return this.foreignTopics.size ? `members of other deployments joined group ${this.topicPrefix + GROUP} (topics ${[...this.foreignTopics].join(', ')})` : `no member of another deployment seen in group ${this.topicPrefix + GROUP}`;
+    return this.foreignTopics.size
+      ? `members of other deployments joined group ${this.topicPrefix + GROUP} (topics ${[...this.foreignTopics].join(', ')})`
+      : `no member of another deployment seen in group ${this.topicPrefix + GROUP}`;
   }
 
   async sample(): Promise<void> {
@@ -479,7 +529,12 @@ interface RunResult {
   database: string;
   topic_prefix: string;
   seed: number;
-  cold_starts: { replica: number; first_answer_s: number; health_200_s: number; disturbed_by_other_deployment: boolean }[];
+  cold_starts: {
+    replica: number;
+    first_answer_s: number;
+    health_200_s: number;
+    disturbed_by_other_deployment: boolean;
+  }[];
   kills: KillRecord[];
   /** First event published → last (the publisher waits between kills' shares). */
   publishing_s: number;
@@ -496,7 +551,9 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
   const input = topicPrefix + Topics.DeviceEvents;
   const logPath = join(tmpdir(), `chaos-token-registry-${process.pid}-run${runNumber}.log`);
   const logFd = openSync(logPath, 'a');
-  console.log(`run ${runNumber}: database ${new URL(databaseUrl).pathname.slice(1)}, topics ${topicPrefix}*, seed ${seed}, replica logs in ${logPath}`);
+  console.log(
+    `run ${runNumber}: database ${new URL(databaseUrl).pathname.slice(1)}, topics ${topicPrefix}*, seed ${seed}, replica logs in ${logPath}`,
+  );
 
   // This run's clean-up steps, run newest first: the replicas killed, the topics deleted, the database dropped.
   const mark = cleanups.length;
@@ -504,7 +561,11 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
   onCleanup(`drop the database ${database}`, () => dropDatabase(databaseUrl));
   onCleanup(`delete the topics ${topicPrefix}*`, () => deleteTestTopics(topicPrefix));
   await createDatabase(databaseUrl);
-  await provisionTopics({ brokers: testBrokers(), partitions: PARTITIONS, topics: ALL_EVENT_TOPICS.map((t) => topicPrefix + t) });
+  await provisionTopics({
+    brokers: testBrokers(),
+    partitions: PARTITIONS,
+    topics: ALL_EVENT_TOPICS.map((t) => topicPrefix + t),
+  });
 
   const db = new Client({ connectionString: databaseUrl });
   await db.connect();
@@ -516,7 +577,8 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
   const publisher = new Publisher(input);
   const group = new GroupWatch(admin, topicPrefix);
   await group.sample();
-  if (group.foreignTopics.size) console.log(`  WARNING before the start: ${group.describe()}; they take part in this run's rebalances`);
+  if (group.foreignTopics.size)
+    console.log(`  WARNING before the start: ${group.describe()}; they take part in this run's rebalances`);
   group.start();
   try {
     // Cold starts: replica 0 alone first (it runs the migrations), then the others together.
@@ -524,7 +586,12 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
     const coldStart = async (replica: Replica) => {
       const times = await replicas.watchStart(replica, CYCLE_TIMEOUT_MS);
       const disturbed = group.disturbed(replica.startedAt, now());
-      coldStarts.push({ replica: replica.index, first_answer_s: seconds(times.firstAnswerMs), health_200_s: seconds(times.healthyMs), disturbed_by_other_deployment: disturbed });
+      coldStarts.push({
+        replica: replica.index,
+        first_answer_s: seconds(times.firstAnswerMs),
+        health_200_s: seconds(times.healthyMs),
+        disturbed_by_other_deployment: disturbed,
+      });
       console.log(
         `  replica ${replica.index} up (cold start): first answer ${seconds(times.firstAnswerMs)} s, /health 200 ${seconds(times.healthyMs)} s` +
           (disturbed ? ` — DISTURBED: ${group.describe()}` : ''),
@@ -562,7 +629,13 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
       const replacement = await restarted;
       const [start, appliedAgain, backlogApplied] = await Promise.all([
         replicas.watchStart(replacement, CYCLE_TIMEOUT_MS),
-        offsets.waitAll((p) => (afterKill.get(p) ?? -1) + 1, killAt, CYCLE_TIMEOUT_MS, 'partitions applied again', checkAll),
+        offsets.waitAll(
+          (p) => (afterKill.get(p) ?? -1) + 1,
+          killAt,
+          CYCLE_TIMEOUT_MS,
+          'partitions applied again',
+          checkAll,
+        ),
         offsets.waitAll((p) => highAtKill.get(p) ?? 0, killAt, CYCLE_TIMEOUT_MS, 'backlog applied', checkAll),
       ]);
       const record: KillRecord = {
@@ -602,15 +675,19 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
         rows: [{ outbox }],
       } = await db.query<{ outbox: number }>('select count(*)::int as outbox from event_outbox');
       if (offsets.applied >= EVENTS && outbox === 0) break;
-      if (offsets.applied !== progress.applied || outbox !== progress.outbox) progress = { at: now(), applied: offsets.applied, outbox };
-      if (now() - progress.at > 120_000) throw new Error(`no progress for 2 minutes: ${offsets.applied} of ${EVENTS} applied, ${outbox} outbox rows`);
+      if (offsets.applied !== progress.applied || outbox !== progress.outbox)
+        progress = { at: now(), applied: offsets.applied, outbox };
+      if (now() - progress.at > 120_000)
+        throw new Error(`no progress for 2 minutes: ${offsets.applied} of ${EVENTS} applied, ${outbox} outbox rows`);
       await sleep(250);
     }
     const duration = (now() - t0) / 1000;
     offsets.stop();
     group.stop();
     await replicas.stopAll();
-    console.log(`  all ${EVENTS} events applied and published ${seconds(now() - t0)} s after the first was published; checking`);
+    console.log(
+      `  all ${EVENTS} events applied and published ${seconds(now() - t0)} s after the first was published; checking`,
+    );
 
     const checks = await checkExactlyOnce(db, topicPrefix);
     return {
@@ -622,7 +699,11 @@ async function run(runNumber: number, seed: number): Promise<RunResult> {
       kills,
       publishing_s: Number(publishSeconds.toFixed(2)),
       duration_s: Number(duration.toFixed(2)),
-      consumer_group: { max_members: group.maxMembers, foreign_members: group.foreignMembers, foreign_topics: [...group.foreignTopics] },
+      consumer_group: {
+        max_members: group.maxMembers,
+        foreign_members: group.foreignMembers,
+        foreign_topics: [...group.foreignTopics],
+      },
       checks,
       log: logPath,
     };
@@ -661,7 +742,15 @@ interface Checks {
     ok: boolean;
   };
   /** No event_id twice on token-registry.device-tokens.v1. */
-  duplicates: { messages: number; distinct_event_ids: number; duplicate_messages: number; identical_copies: number; differing_copies: number; examples: unknown[]; ok: boolean };
+  duplicates: {
+    messages: number;
+    distinct_event_ids: number;
+    duplicate_messages: number;
+    identical_copies: number;
+    differing_copies: number;
+    examples: unknown[];
+    ok: boolean;
+  };
   /** Per device, outputs caused by its own input events, first occurrences in log order: cause position and occurred_at never go back. */
   order: {
     checked_events: number;
@@ -677,7 +766,14 @@ interface Checks {
     ok: boolean;
   };
   /** Outputs of devices no T2 move touches (all but UserFirstSeen) are exactly those of the in-memory run: none lost, none extra. */
-  outputs: { replay_outputs: number; compared: number; missing: number; unexpected: number; examples: unknown[]; ok: boolean };
+  outputs: {
+    replay_outputs: number;
+    compared: number;
+    missing: number;
+    unexpected: number;
+    examples: unknown[];
+    ok: boolean;
+  };
   /** S1: one UserFirstSeen per user, for exactly the users the stream names. */
   users_first_seen: { users: number; expected_users: number; users_seen_twice: number; ok: boolean };
   dead_letters: { messages: number; ok: boolean };
@@ -687,7 +783,6 @@ interface Checks {
 const DEVICE_ROWS = `select ${STORED_DEVICE_COLUMNS}, foreground_enabled, background_enabled, provisional from devices`;
 
 const deviceNumber = (deviceId: string) => Number(deviceId.slice('device-'.length));
-
 
 async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks> {
   // The in-memory run: every event in publishing order through the service's pure domain.
@@ -715,7 +810,10 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
   // Offsets and outbox.
   const {
     rows: [{ applied }],
-  } = await db.query<{ applied: number }>('select coalesce(sum(next_offset), 0)::float8 as applied from consumer_offsets where group_id = $1 and topic = $2', [GROUP, Topics.DeviceEvents]);
+  } = await db.query<{ applied: number }>(
+    'select coalesce(sum(next_offset), 0)::float8 as applied from consumer_offsets where group_id = $1 and topic = $2',
+    [GROUP, Topics.DeviceEvents],
+  );
   const {
     rows: [{ outbox }],
   } = await db.query<{ outbox: number }>('select count(*)::int as outbox from event_outbox');
@@ -733,7 +831,8 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
     const fields: string[] = [];
     if (!expected) fields.push('unknown device');
     else {
-      for (const key of Object.keys(actual) as (keyof DeviceState)[]) if (JSON.stringify(expected[key]) !== JSON.stringify(actual[key])) fields.push(key);
+      for (const key of Object.keys(actual) as (keyof DeviceState)[])
+        if (JSON.stringify(expected[key]) !== JSON.stringify(actual[key])) fields.push(key);
       const capability = pushCapability(expected.platform, expected.osVersion, expected.permission);
       const sendable = sendableToken(expected) !== null;
       if (row.foreground_enabled !== (sendable && capability.foregroundEnabled)) fields.push('foreground_enabled');
@@ -745,7 +844,14 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
       mismatched++;
       if (t2.has(deviceNumber(row.device_id))) mismatchedT2++;
       for (const f of fields) byField[f] = (byField[f] ?? 0) + 1;
-      if (stateExamples.length < 5) stateExamples.push({ device_id: row.device_id, t2: t2.has(deviceNumber(row.device_id)), fields, expected, actual });
+      if (stateExamples.length < 5)
+        stateExamples.push({
+          device_id: row.device_id,
+          t2: t2.has(deviceNumber(row.device_id)),
+          fields,
+          expected,
+          actual,
+        });
     }
   }
   const expectedDevices = [...refs.values()].filter((ref) => registry.knowsDevice(ref)).length;
@@ -790,7 +896,15 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
       duplicateMessages++;
       if (earlier === digest) identical++;
       else differing++;
-      if (duplicateExamples.length < 5) duplicateExamples.push({ event_id, type: event.type, device_id, partition, offset: message.offset, identical: earlier === digest });
+      if (duplicateExamples.length < 5)
+        duplicateExamples.push({
+          event_id,
+          type: event.type,
+          device_id,
+          partition,
+          offset: message.offset,
+          identical: earlier === digest,
+        });
       return;
     }
     copies.set(event_id, digest);
@@ -803,7 +917,8 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
       if (expectedOutputs.has(event_id)) seenExpected.add(event_id);
       else {
         unexpected++;
-        if (outputExamples.length < 5) outputExamples.push({ unexpected: event_id, type: event.type, device_id, cause_event_id });
+        if (outputExamples.length < 5)
+          outputExamples.push({ unexpected: event_id, type: event.type, device_id, cause_event_id });
       }
     }
 
@@ -818,9 +933,23 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
       if (!stampedByCause) stampedOtherwise++;
       if (last && (cause < last.cause || (stampedByCause && occurred_at < last.at))) {
         violations++;
-        if (orderExamples.length < 5) orderExamples.push({ device_id, partition, offset: message.offset, event_id, type: event.type, cause, occurred_at, previous: last });
+        if (orderExamples.length < 5)
+          orderExamples.push({
+            device_id,
+            partition,
+            offset: message.offset,
+            event_id,
+            type: event.type,
+            cause,
+            occurred_at,
+            previous: last,
+          });
       }
-      lastOwn.set(device, { cause, at: stampedByCause ? occurred_at : (last?.at ?? -Infinity), offset: message.offset });
+      lastOwn.set(device, {
+        cause,
+        at: stampedByCause ? occurred_at : (last?.at ?? -Infinity),
+        offset: message.offset,
+      });
     } else {
       // Caused by another device's event (T2: it took this device's token), applied on that device's partition.
       crossDevice++;
@@ -869,12 +998,22 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
       raw_log_regressions: rawRegressions,
       ok: violations === 0,
     },
-    outputs: { replay_outputs: replayOutputs, compared, missing: missing.length, unexpected, examples: outputExamples, ok: missing.length === 0 && unexpected === 0 },
+    outputs: {
+      replay_outputs: replayOutputs,
+      compared,
+      missing: missing.length,
+      unexpected,
+      examples: outputExamples,
+      ok: missing.length === 0 && unexpected === 0,
+    },
     users_first_seen: {
       users: firstSeen.size,
       expected_users: expectedUsers.size,
       users_seen_twice: usersSeenTwice,
-      ok: usersSeenTwice === 0 && firstSeen.size === expectedUsers.size && [...expectedUsers].every((u) => firstSeen.has(u)),
+      ok:
+        usersSeenTwice === 0 &&
+        firstSeen.size === expectedUsers.size &&
+        [...expectedUsers].every((u) => firstSeen.has(u)),
     },
     dead_letters: { messages: deadLetters, ok: deadLetters === 0 },
   };
@@ -892,11 +1031,20 @@ async function listTopics(): Promise<string[]> {
 }
 
 /** Reads `topic` from the beginning, partition by partition in offset order, until `count` messages were seen. */
-async function readTopic(topic: string, count: number, each: (partition: number, message: KafkaMessage) => void): Promise<void> {
+async function readTopic(
+  topic: string,
+  count: number,
+  each: (partition: number, message: KafkaMessage) => void,
+): Promise<void> {
   if (count === 0) return;
   const groupId = `chaos-reader-${randomUUID()}`;
   const kafka = createKafka('chaos-reader', testBrokers());
-  const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 96 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+    maxBytes: 96 * 1024 * 1024,
+    maxWaitTimeInMs: 100,
+  });
   await consumer.connect();
   let seen = 0;
   try {
@@ -934,18 +1082,29 @@ async function readTopic(topic: string, count: number, each: (partition: number,
 function sourceVersion(): { commit: string | null; uncommitted_changes_in_libs_or_services: boolean | null } {
   try {
     const commit = execSync('git rev-parse HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execSync('git status --porcelain -- libs services', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execSync('git status --porcelain -- libs services', {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return { commit, uncommitted_changes_in_libs_or_services: dirty };
   } catch {
     return { commit: null, uncommitted_changes_in_libs_or_services: null };
   }
 }
 
-const stats = (values: number[]) => ({ median: values.length ? Number(median(values).toFixed(2)) : null, max: values.length ? Math.max(...values) : null });
+const stats = (values: number[]) => ({
+  median: values.length ? Number(median(values).toFixed(2)) : null,
+  max: values.length ? Math.max(...values) : null,
+});
 
 async function main(): Promise<void> {
-  if (!(EVENTS > 0 && DEVICES > 0 && USERS > 0 && KILLS >= 0 && RUNS >= 1 && REPLICAS >= 1 && RATE > 0)) throw new Error('--events, --devices, --users, --rate, --runs and --replicas must be positive, --kills ≥ 0');
-  if (EVENTS / (KILLS + 1) < 1000) throw new Error(`--events ${EVENTS} gives each of ${KILLS} kills fewer than 1,000 events: too few to see every partition apply again`);
+  if (!(EVENTS > 0 && DEVICES > 0 && USERS > 0 && KILLS >= 0 && RUNS >= 1 && REPLICAS >= 1 && RATE > 0))
+    throw new Error('--events, --devices, --users, --rate, --runs and --replicas must be positive, --kills ≥ 0');
+  if (EVENTS / (KILLS + 1) < 1000)
+    throw new Error(
+      `--events ${EVENTS} gives each of ${KILLS} kills fewer than 1,000 events: too few to see every partition apply again`,
+    );
   console.log(
     `token-registry chaos: ${EVENTS} events, ${DEVICES} devices, ${USERS} users, ${PARTITIONS} partitions, ${REPLICAS} replicas, ${KILLS} kills per run, ` +
       `${RUNS} run(s), ${RATE} events/s, seed ${SEED}, node ${process.version}, service flags "${SERVICE_NODE_ARGS.join(' ')}"` +
@@ -968,7 +1127,9 @@ async function main(): Promise<void> {
         `UserFirstSeen ${c.users_first_seen.users}/${c.users_first_seen.expected_users} users, ${c.users_first_seen.users_seen_twice} twice; dead letters ${c.dead_letters.messages}`,
     );
     if (result.consumer_group.foreign_members > 0) {
-      console.log(`run ${r}: WARNING: ${result.consumer_group.foreign_members} member(s) of other deployments were in group ${GROUP} (topics ${result.consumer_group.foreign_topics.join(', ')}): figures skewed`);
+      console.log(
+        `run ${r}: WARNING: ${result.consumer_group.foreign_members} member(s) of other deployments were in group ${GROUP} (topics ${result.consumer_group.foreign_topics.join(', ')}): figures skewed`,
+      );
     }
     if (!c.passed) console.log(JSON.stringify(c, null, 2));
   }
@@ -984,7 +1145,11 @@ async function main(): Promise<void> {
     kills_disturbed_by_other_deployments: kills.filter((k) => k.disturbed_by_other_deployment).length,
   };
   const targets = {
-    restart_first_answer_median_s: { target: 3, measured: summary.restart_first_answer_s.median, met: summary.restart_first_answer_s.median !== null && summary.restart_first_answer_s.median <= 3 },
+    restart_first_answer_median_s: {
+      target: 3,
+      measured: summary.restart_first_answer_s.median,
+      met: summary.restart_first_answer_s.median !== null && summary.restart_first_answer_s.median <= 3,
+    },
     partitions_applied_again_median_s: {
       target: 10,
       measured: summary.partitions_applied_again_s.median,
@@ -1008,20 +1173,34 @@ async function main(): Promise<void> {
     restart_delay_ms: RESTART_DELAY_MS,
     private_broker: PRIVATE_BROKER,
     service_node_args: SERVICE_NODE_ARGS.join(' '),
-    service_consumer_env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_'))),
+    service_consumer_env: Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_')),
+    ),
     summary,
     targets,
     checks_passed: runs.every((r) => r.checks.passed),
     runs,
   };
   console.log(`\nover ${kills.length} kills (${RUNS} run(s)), median / max:`);
-  console.log(`  restart → first HTTP answer   ${summary.restart_first_answer_s.median} s / ${summary.restart_first_answer_s.max} s   (target: median ≤ 3 s — ${targets.restart_first_answer_median_s.met ? 'met' : 'NOT met'})`);
-  console.log(`  restart → /health 200         ${summary.restart_health_200_s.median} s / ${summary.restart_health_200_s.max} s`);
-  console.log(`  kill → partitions apply again ${summary.partitions_applied_again_s.median} s / ${summary.partitions_applied_again_s.max} s   (target: median ≤ 10 s — ${targets.partitions_applied_again_median_s.met ? 'met' : 'NOT met'})`);
-  console.log(`  kill → backlog applied        ${summary.backlog_applied_s.median} s / ${summary.backlog_applied_s.max} s`);
-  console.log(`  cold start → first answer     ${summary.cold_start_first_answer_s.median} s / ${summary.cold_start_first_answer_s.max} s; → /health 200 ${summary.cold_start_health_200_s.median} s / ${summary.cold_start_health_200_s.max} s`);
+  console.log(
+    `  restart → first HTTP answer   ${summary.restart_first_answer_s.median} s / ${summary.restart_first_answer_s.max} s   (target: median ≤ 3 s — ${targets.restart_first_answer_median_s.met ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  restart → /health 200         ${summary.restart_health_200_s.median} s / ${summary.restart_health_200_s.max} s`,
+  );
+  console.log(
+    `  kill → partitions apply again ${summary.partitions_applied_again_s.median} s / ${summary.partitions_applied_again_s.max} s   (target: median ≤ 10 s — ${targets.partitions_applied_again_median_s.met ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  kill → backlog applied        ${summary.backlog_applied_s.median} s / ${summary.backlog_applied_s.max} s`,
+  );
+  console.log(
+    `  cold start → first answer     ${summary.cold_start_first_answer_s.median} s / ${summary.cold_start_first_answer_s.max} s; → /health 200 ${summary.cold_start_health_200_s.median} s / ${summary.cold_start_health_200_s.max} s`,
+  );
   if (summary.kills_disturbed_by_other_deployments) {
-    console.log(`  WARNING: ${summary.kills_disturbed_by_other_deployments} kill(s) happened while members of other deployments were in group ${GROUP}: their figures are skewed`);
+    console.log(
+      `  WARNING: ${summary.kills_disturbed_by_other_deployments} kill(s) happened while members of other deployments were in group ${GROUP}: their figures are skewed`,
+    );
   }
   console.log(`  exactly-once checks: ${result.checks_passed ? 'all passed' : 'FAILED'}`);
   writeResults('chaos-token-registry', result);

@@ -21,10 +21,29 @@ import { Client } from 'pg';
 import { MessageKeys, Topics } from '@push/contracts';
 import { EventProducer, createKafka } from '@push/event-bus';
 import { deviceEvents, dropDatabase, testBrokers, testServerUrl } from '@push/testing';
-import { CLK_TCK, Broker, cleanup, cleanupSince, cleanups, cpuSeconds, freePort, sharedBroker, sleep, startPrivateBroker, stopProcess, track } from './processes';
+import {
+  CLK_TCK,
+  Broker,
+  cleanup,
+  cleanupSince,
+  cleanups,
+  cpuSeconds,
+  freePort,
+  sharedBroker,
+  sleep,
+  startPrivateBroker,
+  stopProcess,
+  track,
+} from './processes';
 import { argValue, median, writeResults } from './support';
 
-const ALL_SERVICES = ['token-registry', 'subscription-state', 'segmentation', 'dispatcher', 'bounce-processor'] as const;
+const ALL_SERVICES = [
+  'token-registry',
+  'subscription-state',
+  'segmentation',
+  'dispatcher',
+  'bounce-processor',
+] as const;
 type Service = (typeof ALL_SERVICES)[number];
 
 const SAMPLES = Number(argValue('--samples', '3'));
@@ -40,7 +59,9 @@ const MAX_WAITS = argValue('--max-wait', '')
 const SERVICES = argValue('--services', ALL_SERVICES.join(',')).split(',') as Service[];
 const SHARED_BROKER = process.argv.includes('--shared-broker');
 const LABEL = argValue('--label', '');
-const SERVICE_NODE_ARGS = argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8')).split(/\s+/).filter(Boolean);
+const SERVICE_NODE_ARGS = argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8'))
+  .split(/\s+/)
+  .filter(Boolean);
 interface RunningService {
   name: Service;
   child: ChildProcess;
@@ -49,7 +70,12 @@ interface RunningService {
   logFile: string;
 }
 
-async function startServices(broker: Broker, prefix: string, maxWait: number | undefined, logDir: string): Promise<RunningService[]> {
+async function startServices(
+  broker: Broker,
+  prefix: string,
+  maxWait: number | undefined,
+  logDir: string,
+): Promise<RunningService[]> {
   const started: RunningService[] = [];
   for (const name of SERVICES) {
     const port = await freePort();
@@ -68,7 +94,12 @@ async function startServices(broker: Broker, prefix: string, maxWait: number | u
       API_KEYS: 'bench=ws-bench',
     };
     if (maxWait !== undefined) env.CONSUMER_MAX_WAIT_MS = String(maxWait);
-    const child = track(spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve(`dist/services/${name}/src/main.js`)], { env, stdio: ['ignore', log, log] }));
+    const child = track(
+      spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve(`dist/services/${name}/src/main.js`)], {
+        env,
+        stdio: ['ignore', log, log],
+      }),
+    );
     closeSync(log);
     cleanups.push(() => stopProcess(child));
     started.push({ name, child, port, databaseUrl, logFile });
@@ -76,10 +107,15 @@ async function startServices(broker: Broker, prefix: string, maxWait: number | u
   const deadline = Date.now() + 120_000;
   for (const s of started) {
     for (;;) {
-      if (s.child.exitCode !== null) throw new Error(`${s.name} exited with code ${s.child.exitCode}; see ${s.logFile}`);
-      const status = await fetch(`http://127.0.0.1:${s.port}/health`).then((r) => r.status, () => 0);
+      if (s.child.exitCode !== null)
+        throw new Error(`${s.name} exited with code ${s.child.exitCode}; see ${s.logFile}`);
+      const status = await fetch(`http://127.0.0.1:${s.port}/health`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) break;
-      if (Date.now() > deadline) throw new Error(`${s.name} not healthy within 120 s (last status ${status}); see ${s.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`${s.name} not healthy within 120 s (last status ${status}); see ${s.logFile}`);
       await sleep(250);
     }
   }
@@ -94,15 +130,24 @@ async function sampleCpu(pids: Record<string, number>): Promise<Record<string, n
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
     const elapsed = (performance.now() - t0) / 1000;
-    for (const [name, pid] of Object.entries(pids)) result[name].push(Number((((cpuSeconds(pid) - before[name]) / elapsed) * 100).toFixed(2)));
-    console.log(`  window ${i + 1}/${SAMPLES}: ${Object.entries(result).map(([name, values]) => `${name} ${values.at(-1)!.toFixed(2)} %`).join(', ')}`);
+    for (const [name, pid] of Object.entries(pids))
+      result[name].push(Number((((cpuSeconds(pid) - before[name]) / elapsed) * 100).toFixed(2)));
+    console.log(
+      `  window ${i + 1}/${SAMPLES}: ${Object.entries(result)
+        .map(([name, values]) => `${name} ${values.at(-1)!.toFixed(2)} %`)
+        .join(', ')}`,
+    );
   }
   return result;
 }
 
 /** ms from producing an SDK event to token-registry's read model holding the device, `PROBES` times, ~1 s apart. */
 async function freshness(broker: Broker, prefix: string, tokenRegistry: RunningService): Promise<number[]> {
-  const producer = new EventProducer({ brokers: broker.brokers, clientId: 'idle-bench-freshness', topicPrefix: prefix });
+  const producer = new EventProducer({
+    brokers: broker.brokers,
+    clientId: 'idle-bench-freshness',
+    topicPrefix: prefix,
+  });
   const db = new Client({ connectionString: tokenRegistry.databaseUrl });
   await db.connect();
   const times: number[] = [];
@@ -114,9 +159,14 @@ async function freshness(broker: Broker, prefix: string, tokenRegistry: RunningS
       const device = { workspace_id: 'ws-bench', app_id: 'ios-app', device_id: `fresh-${randomUUID()}` };
       const event = deviceEvents.tokenRegistered(device, Date.now(), `apns-${randomUUID().replace(/-/g, '')}`);
       const t0 = performance.now();
-      await producer.publish(Topics.DeviceEvents, [{ key: MessageKeys.device(device.workspace_id, device.app_id, device.device_id), event }]);
+      await producer.publish(Topics.DeviceEvents, [
+        { key: MessageKeys.device(device.workspace_id, device.app_id, device.device_id), event },
+      ]);
       for (;;) {
-        const { rowCount } = await db.query('select 1 from devices where workspace_id = $1 and app_id = $2 and device_id = $3', [device.workspace_id, device.app_id, device.device_id]);
+        const { rowCount } = await db.query(
+          'select 1 from devices where workspace_id = $1 and app_id = $2 and device_id = $3',
+          [device.workspace_id, device.app_id, device.device_id],
+        );
         if (rowCount) break;
         if (performance.now() - t0 > 30_000) throw new Error('an event was not in the read model after 30 s');
         await sleep(2);
@@ -131,7 +181,8 @@ async function freshness(broker: Broker, prefix: string, tokenRegistry: RunningS
 }
 
 const round1 = (ms: number) => Number(ms.toFixed(1));
-const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+const pct = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
 
 interface Round {
   consumer_max_wait_ms: number | 'service default';
@@ -146,10 +197,16 @@ async function round(broker: Broker, maxWait: number | undefined, logDir: string
   const services = await startServices(broker, prefix, maxWait, logDir);
   console.log(`  all healthy; settling ${SETTLE_S} s, then ${SAMPLES} × ${WINDOW_S} s`);
   await sleep(SETTLE_S * 1000);
-  const cpu = await sampleCpu({ ...Object.fromEntries(services.map((s) => [s.name, s.child.pid!])), broker: broker.pid });
+  const cpu = await sampleCpu({
+    ...Object.fromEntries(services.map((s) => [s.name, s.child.pid!])),
+    broker: broker.pid,
+  });
   const tokenRegistry = services.find((s) => s.name === 'token-registry');
   const fresh = tokenRegistry ? await freshness(broker, prefix, tokenRegistry) : null;
-  if (fresh) console.log(`  freshness: median ${round1(median(fresh))} ms, p90 ${pct(fresh, 90)} ms, max ${Math.max(...fresh)} ms`);
+  if (fresh)
+    console.log(
+      `  freshness: median ${round1(median(fresh))} ms, p90 ${pct(fresh, 90)} ms, max ${Math.max(...fresh)} ms`,
+    );
   // this round's services and databases go now; the broker stays for the next round
   await cleanupSince(mark);
   const admin = createKafka('idle-bench-cleanup', broker.brokers).admin();
@@ -159,13 +216,22 @@ async function round(broker: Broker, maxWait: number | undefined, logDir: string
   await admin.disconnect();
   return {
     consumer_max_wait_ms: maxWait ?? 'service default',
-    cpu_percent_of_a_core: Object.fromEntries(Object.entries(cpu).map(([name, samples]) => [name, { median: Number(median(samples).toFixed(2)), samples }])),
-    freshness_ms: fresh && { median: round1(median(fresh)), p90: pct(fresh, 90), max: Math.max(...fresh), samples: fresh },
+    cpu_percent_of_a_core: Object.fromEntries(
+      Object.entries(cpu).map(([name, samples]) => [name, { median: Number(median(samples).toFixed(2)), samples }]),
+    ),
+    freshness_ms: fresh && {
+      median: round1(median(fresh)),
+      p90: pct(fresh, 90),
+      max: Math.max(...fresh),
+      samples: fresh,
+    },
   };
 }
 
 async function main(): Promise<void> {
-  console.log(`idle CPU benchmark: ${SERVICES.join(', ')}; ${SAMPLES} × ${WINDOW_S} s windows; node ${process.version}; CLK_TCK ${CLK_TCK}`);
+  console.log(
+    `idle CPU benchmark: ${SERVICES.join(', ')}; ${SAMPLES} × ${WINDOW_S} s windows; node ${process.version}; CLK_TCK ${CLK_TCK}`,
+  );
   const logDir = mkdtempSync(join(tmpdir(), 'idle-bench-logs-'));
   const broker = SHARED_BROKER ? sharedBroker(testBrokers()) : await startPrivateBroker();
   let baseline: Record<string, { median: number; samples: number[] }> | null = null;
@@ -180,9 +246,12 @@ async function main(): Promise<void> {
   await cleanup();
   rmSync(logDir, { recursive: true, force: true });
 
-  console.log('\n| CONSUMER_MAX_WAIT_MS | ' + [...SERVICES, 'broker'].join(' | ') + ' | freshness median / p90 / max |');
+  console.log(
+    '\n| CONSUMER_MAX_WAIT_MS | ' + [...SERVICES, 'broker'].join(' | ') + ' | freshness median / p90 / max |',
+  );
   console.log('|---|' + [...SERVICES, 'broker'].map(() => '---|').join('') + '---|');
-  if (baseline) console.log(`| broker alone | ${SERVICES.map(() => '').join(' | ')} | ${baseline.broker.median.toFixed(2)} % | |`);
+  if (baseline)
+    console.log(`| broker alone | ${SERVICES.map(() => '').join(' | ')} | ${baseline.broker.median.toFixed(2)} % | |`);
   for (const r of rounds) {
     const cells = [...SERVICES, 'broker'].map((name) => `${r.cpu_percent_of_a_core[name].median.toFixed(2)} %`);
     const fresh = r.freshness_ms ? `${r.freshness_ms.median} / ${r.freshness_ms.p90} / ${r.freshness_ms.max} ms` : '';
@@ -195,15 +264,22 @@ async function main(): Promise<void> {
     node: process.version,
     git_head: (() => {
       try {
-        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).trim();
       } catch {
         return undefined;
       }
     })(),
-    broker: broker.private ? 'private (same jars, flags and server.properties as deploy/local/kafka.sh)' : `shared ${broker.brokers.join(',')}`,
+    broker: broker.private
+      ? 'private (same jars, flags and server.properties as deploy/local/kafka.sh)'
+      : `shared ${broker.brokers.join(',')}`,
     method: `CPU time (utime+stime, /proc/<pid>/stat) over ${SAMPLES} windows of ${WINDOW_S} s after ${SETTLE_S} s settling (the broker alone: ${BROKER_SETTLE_S} s), % of one core, median; freshness: produce → device row visible in token-registry's database, polled every 2 ms`,
     service_node_args: SERVICE_NODE_ARGS.join(' '),
-    service_consumer_env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_'))),
+    service_consumer_env: Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_')),
+    ),
     broker_alone: baseline,
     rounds,
   };

@@ -38,7 +38,9 @@ export function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     while (cleanups.length > 0) {
       const step = cleanups.pop()!;
-      await step().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
+      await step().catch((error: unknown) =>
+        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`),
+      );
     }
   })();
   return cleaning;
@@ -98,23 +100,64 @@ export async function startPrivateBroker(): Promise<Broker> {
   const libs = join(root, '.cache/kafka-libs');
   if (!existsSync(join(libs, '.complete'))) {
     console.log('resolving the Apache Kafka jars (once), as kafka.sh does');
-    execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', 'deploy/local/pom.xml', 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`, '-DincludeScope=runtime'], {
-      stdio: 'inherit',
-    });
+    execFileSync(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-Dstyle.color=never',
+        '-f',
+        'deploy/local/pom.xml',
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${libs}`,
+        '-DincludeScope=runtime',
+      ],
+      {
+        stdio: 'inherit',
+      },
+    );
     writeFileSync(join(libs, '.complete'), '');
   }
   const dir = mkdtempSync(join(tmpdir(), 'idle-bench-kafka-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const [port, controller] = [await freePort(), await freePort()];
-  const properties = readFileSync('deploy/local/server.properties', 'utf8').replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`).replaceAll('127.0.0.1:9093', `127.0.0.1:${controller}`);
+  const properties = readFileSync('deploy/local/server.properties', 'utf8')
+    .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
+    .replaceAll('127.0.0.1:9093', `127.0.0.1:${controller}`);
   writeFileSync(join(dir, 'server.properties'), `${properties}\nlog.dirs=${dir}/logs-kraft\n`);
-  const javaOpts = ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j.configuration=file:${root}/deploy/local/log4j.properties`, `-Dkafka.logs.dir=${dir}/logs`];
+  const javaOpts = [
+    '-Xms256m',
+    '-Xmx768m',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${root}/deploy/local/log4j.properties`,
+    `-Dkafka.logs.dir=${dir}/logs`,
+  ];
   const classpath = `${libs}/*`;
-  execFileSync('java', [...javaOpts, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--ignore-formatted', '-t', 'cHVzaFJlYWNoTG9jYWwxMQ', '-c', join(dir, 'server.properties')], {
-    stdio: 'ignore',
-  });
+  execFileSync(
+    'java',
+    [
+      ...javaOpts,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '--ignore-formatted',
+      '-t',
+      'cHVzaFJlYWNoTG9jYWwxMQ',
+      '-c',
+      join(dir, 'server.properties'),
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const log = openSync(join(dir, 'kafka.log'), 'a');
-  const child = track(spawn('java', [...javaOpts, '-cp', classpath, 'kafka.Kafka', join(dir, 'server.properties')], { stdio: ['ignore', log, log] }));
+  const child = track(
+    spawn('java', [...javaOpts, '-cp', classpath, 'kafka.Kafka', join(dir, 'server.properties')], {
+      stdio: ['ignore', log, log],
+    }),
+  );
   closeSync(log);
   cleanups.push(() => stopProcess(child, 30_000));
   const brokers = [`127.0.0.1:${port}`];
@@ -134,13 +177,17 @@ export async function startPrivateBroker(): Promise<Broker> {
 
 /** Runs the cleanup steps registered since `mark` (a `cleanups.length` taken earlier), newest first. */
 export async function cleanupSince(mark: number): Promise<void> {
-  while (cleanups.length > mark) await cleanups.pop()!().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+  while (cleanups.length > mark)
+    await cleanups.pop()!().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
 }
 
 /** The local broker of `npm run stack:start` (its pid from .data/kafka/kafka.pid): its CPU includes everyone's tests. */
 export function sharedBroker(brokers: string[]): Broker {
   const pidfile = resolve('.data/kafka/kafka.pid');
   const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, 'utf8').trim()) : NaN;
-  if (!Number.isInteger(pid) || !existsSync(`/proc/${pid}`)) throw new Error('--shared-broker: no local broker pid in .data/kafka/kafka.pid (start it with npm run stack:start)');
+  if (!Number.isInteger(pid) || !existsSync(`/proc/${pid}`))
+    throw new Error(
+      '--shared-broker: no local broker pid in .data/kafka/kafka.pid (start it with npm run stack:start)',
+    );
   return { brokers, pid, private: false };
 }

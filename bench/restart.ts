@@ -42,7 +42,12 @@ const since = (t: number) => Math.round(now() - t);
 function spawnReplica(replica: Replica, env: NodeJS.ProcessEnv, logDir: string): void {
   const log = openSync(join(logDir, `${replica.name}.log`), 'a');
   replica.startedAt = now();
-  replica.child = track(spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve('dist/services/token-registry/src/main.js')], { env: { ...env, PORT: String(replica.port) }, stdio: ['ignore', log, log] }));
+  replica.child = track(
+    spawn(process.execPath, [...SERVICE_NODE_ARGS, resolve('dist/services/token-registry/src/main.js')], {
+      env: { ...env, PORT: String(replica.port) },
+      stdio: ['ignore', log, log],
+    }),
+  );
   closeSync(log);
   const child = replica.child;
   cleanups.push(() => stopProcess(child));
@@ -59,11 +64,13 @@ async function healthStatus(port: number): Promise<number> {
 async function waitUp(replica: Replica, timeoutMs = 120_000): Promise<{ httpMs: number; healthyMs: number }> {
   let httpMs: number | undefined;
   for (;;) {
-    if (replica.child!.exitCode !== null) throw new Error(`${replica.name} exited with code ${replica.child!.exitCode}`);
+    if (replica.child!.exitCode !== null)
+      throw new Error(`${replica.name} exited with code ${replica.child!.exitCode}`);
     const status = await healthStatus(replica.port);
     if (status !== 0 && httpMs === undefined) httpMs = since(replica.startedAt);
     if (status === 200) return { httpMs: httpMs!, healthyMs: since(replica.startedAt) };
-    if (since(replica.startedAt) > timeoutMs) throw new Error(`${replica.name} not healthy within ${timeoutMs} ms (last status ${status})`);
+    if (since(replica.startedAt) > timeoutMs)
+      throw new Error(`${replica.name} not healthy within ${timeoutMs} ms (last status ${status})`);
     await sleep(20);
   }
 }
@@ -73,31 +80,43 @@ function devicePerPartition(run: string): { workspace_id: string; app_id: string
   const found = new Map<number, string>();
   for (let i = 0; found.size < PARTITIONS; i++) {
     const device_id = `restart-${run}-${i}`;
-    const partition = (murmur2(Buffer.from(MessageKeys.device('ws-bench', 'ios-app', device_id))) & 0x7fffffff) % PARTITIONS;
+    const partition =
+      (murmur2(Buffer.from(MessageKeys.device('ws-bench', 'ios-app', device_id))) & 0x7fffffff) % PARTITIONS;
     if (!found.has(partition)) found.set(partition, device_id);
   }
   return [...found.values()].map((device_id) => ({ workspace_id: 'ws-bench', app_id: 'ios-app', device_id }));
 }
 
 /** Produces one event per partition; resolves with ms from `from` until every one of them is in the read model. */
-async function applyEverywhere(producer: EventProducer, db: Client, from: number, timeoutMs = 120_000): Promise<number> {
+async function applyEverywhere(
+  producer: EventProducer,
+  db: Client,
+  from: number,
+  timeoutMs = 120_000,
+): Promise<number> {
   const devices = devicePerPartition(randomUUID().slice(0, 8));
   await producer.publish(
     Topics.DeviceEvents,
-    devices.map((d) => ({ key: MessageKeys.device(d.workspace_id, d.app_id, d.device_id), event: deviceEvents.tokenRegistered(d, Date.now(), `apns-${randomUUID().replace(/-/g, '')}`) })),
+    devices.map((d) => ({
+      key: MessageKeys.device(d.workspace_id, d.app_id, d.device_id),
+      event: deviceEvents.tokenRegistered(d, Date.now(), `apns-${randomUUID().replace(/-/g, '')}`),
+    })),
   );
   const ids = devices.map((d) => d.device_id);
   for (;;) {
     const { rows } = await db.query('select count(*)::int as n from devices where device_id = any($1)', [ids]);
     if (rows[0].n === ids.length) return since(from);
-    if (since(from) > timeoutMs) throw new Error(`only ${rows[0].n} of ${ids.length} events applied after ${timeoutMs} ms`);
+    if (since(from) > timeoutMs)
+      throw new Error(`only ${rows[0].n} of ${ids.length} events applied after ${timeoutMs} ms`);
     await sleep(10);
   }
 }
 
 async function main(): Promise<void> {
   const consumerEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_')));
-  console.log(`restart benchmark: 2 token-registry replicas, ${PARTITIONS} partitions, ${RUNS} run(s); consumer env ${JSON.stringify(consumerEnv)}`);
+  console.log(
+    `restart benchmark: 2 token-registry replicas, ${PARTITIONS} partitions, ${RUNS} run(s); consumer env ${JSON.stringify(consumerEnv)}`,
+  );
   const logDir = mkdtempSync(join(tmpdir(), 'restart-bench-logs-'));
   const broker: Broker = await startPrivateBroker();
   const databaseUrl = testServerUrl(`restart_bench_${randomUUID().slice(0, 8)}`);
@@ -146,8 +165,14 @@ async function main(): Promise<void> {
     spawnReplica(b, env, logDir);
     const killRestart = await waitUp(b);
     await bothHealthy();
-    results.kill.push({ all_partitions_applied_ms: killApplied, restarted_http_ms: killRestart.httpMs, restarted_healthy_ms: killRestart.healthyMs });
-    console.log(`run ${run} kill:    all partitions applied ${killApplied} ms after SIGKILL (B restarted: HTTP ${killRestart.httpMs} ms, healthy ${killRestart.healthyMs} ms)`);
+    results.kill.push({
+      all_partitions_applied_ms: killApplied,
+      restarted_http_ms: killRestart.httpMs,
+      restarted_healthy_ms: killRestart.healthyMs,
+    });
+    console.log(
+      `run ${run} kill:    all partitions applied ${killApplied} ms after SIGKILL (B restarted: HTTP ${killRestart.httpMs} ms, healthy ${killRestart.healthyMs} ms)`,
+    );
 
     // restart: killed and started again at once (the case that took 27–29 s)
     t = now();
@@ -157,7 +182,9 @@ async function main(): Promise<void> {
     const [up, applied] = await Promise.all([waitUp(b), applyEverywhere(producer, db, t)]);
     await bothHealthy();
     results.restart.push({ http_ms: up.httpMs, healthy_ms: up.healthyMs, all_partitions_applied_ms: applied });
-    console.log(`run ${run} restart: B answers HTTP ${up.httpMs} ms, /health 200 ${up.healthyMs} ms after its start; all partitions applied ${applied} ms after the SIGKILL`);
+    console.log(
+      `run ${run} restart: B answers HTTP ${up.httpMs} ms, /health 200 ${up.healthyMs} ms after its start; all partitions applied ${applied} ms after the SIGKILL`,
+    );
 
     // sigterm: B leaves its group on the way out
     t = now();
@@ -168,13 +195,23 @@ async function main(): Promise<void> {
     spawnReplica(b, env, logDir);
     const termRestart = await waitUp(b);
     await bothHealthy();
-    results.sigterm.push({ all_partitions_applied_ms: termApplied, stop_ms: stopMs, restarted_http_ms: termRestart.httpMs, restarted_healthy_ms: termRestart.healthyMs });
-    console.log(`run ${run} sigterm: all partitions applied ${termApplied} ms after SIGTERM (B exited after ${stopMs} ms; restarted: HTTP ${termRestart.httpMs} ms, healthy ${termRestart.healthyMs} ms)`);
+    results.sigterm.push({
+      all_partitions_applied_ms: termApplied,
+      stop_ms: stopMs,
+      restarted_http_ms: termRestart.httpMs,
+      restarted_healthy_ms: termRestart.healthyMs,
+    });
+    console.log(
+      `run ${run} sigterm: all partitions applied ${termApplied} ms after SIGTERM (B exited after ${stopMs} ms; restarted: HTTP ${termRestart.httpMs} ms, healthy ${termRestart.healthyMs} ms)`,
+    );
   }
   await cleanup();
 
   const medians = Object.fromEntries(
-    Object.entries(results).map(([scenario, runs]) => [scenario, Object.fromEntries(Object.keys(runs[0]).map((key) => [key, median(runs.map((r) => r[key]))]))]),
+    Object.entries(results).map(([scenario, runs]) => [
+      scenario,
+      Object.fromEntries(Object.keys(runs[0]).map((key) => [key, median(runs.map((r) => r[key]))])),
+    ]),
   );
   const result = {
     benchmark: 'restart',
@@ -198,7 +235,9 @@ async function main(): Promise<void> {
 
 main().catch(async (error: unknown) => {
   console.error(error);
-  console.error('the replicas\' logs are kept for a look: see the restart-bench-logs-* directory under the temp directory');
+  console.error(
+    "the replicas' logs are kept for a look: see the restart-bench-logs-* directory under the temp directory",
+  );
   await cleanup();
   process.exit(1);
 });

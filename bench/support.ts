@@ -3,7 +3,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { MessageKeys, Platform, PushPermission, SdkDeviceEvent, Topics, decodeEvent, encodeEvent } from '@push/contracts';
+import {
+  MessageKeys,
+  Platform,
+  PushPermission,
+  SdkDeviceEvent,
+  Topics,
+  decodeEvent,
+  encodeEvent,
+} from '@push/contracts';
 import { EventProducer, RawMessage, createKafka, provisionTopics } from '@push/event-bus';
 import { testBrokers } from '@push/testing';
 
@@ -39,17 +47,32 @@ export function writeResults(name: string, result: { at: string }): void {
 }
 
 /** Publishes SDK device events `from` ≤ i < `to` to `topic` in one call, keyed by device as the contract says. */
-export async function publishDeviceEvents(producer: EventProducer, topic: string, from: number, to: number, eventAt: (i: number) => SdkDeviceEvent): Promise<void> {
+export async function publishDeviceEvents(
+  producer: EventProducer,
+  topic: string,
+  from: number,
+  to: number,
+  eventAt: (i: number) => SdkDeviceEvent,
+): Promise<void> {
   const batch: RawMessage[] = [];
   for (let i = from; i < to; i++) {
     const event = eventAt(i);
-    batch.push({ topic, key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), value: encodeEvent(Topics.DeviceEvents, event) });
+    batch.push({
+      topic,
+      key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+      value: encodeEvent(Topics.DeviceEvents, event),
+    });
   }
   await producer.sendRaw(batch);
 }
 
 /** Publishes `count` SDK device events, built one chunk at a time (nothing kept), keyed by device as the contract says. */
-export async function preloadDeviceEvents(topic: string, count: number, partitions: number, eventAt: (i: number) => SdkDeviceEvent): Promise<void> {
+export async function preloadDeviceEvents(
+  topic: string,
+  count: number,
+  partitions: number,
+  eventAt: (i: number) => SdkDeviceEvent,
+): Promise<void> {
   const brokers = testBrokers();
   await provisionTopics({ brokers, partitions, topics: [topic] });
   const producer = new EventProducer({ brokers, clientId: 'bench-preload' });
@@ -75,7 +98,8 @@ export interface DeviceStreamShape {
 export const STREAM_WORKSPACE = 'ws-bench';
 const STREAM_START = Date.UTC(2026, 10, 1);
 
-const hex = (seed: string, length: number) => createHash('sha256').update(seed).digest('hex').repeat(4).slice(0, length);
+const hex = (seed: string, length: number) =>
+  createHash('sha256').update(seed).digest('hex').repeat(4).slice(0, length);
 const mix = (i: number) => Math.imul(i ^ (i >>> 15), 2654435761) >>> 0;
 
 /** What the `roll` of a visit makes the device do (per mille): the mix of a month of SDK traffic. */
@@ -107,8 +131,23 @@ export function deviceEventStream({ events, devices, users }: DeviceStreamShape)
     const app_id = platform === 'IOS' ? 'ios-app' : platform === 'ANDROID' ? 'android-app' : 'web-app';
     const os_version = platform === 'IOS' ? '17.4' : platform === 'ANDROID' ? (mix(d) % 10 < 3 ? '12' : '14') : null;
     const r = mix(d + 1) % 10;
-    const permission: PushPermission = r < 6 ? 'AUTHORIZED' : r < 7 ? (platform === 'IOS' ? 'PROVISIONAL' : 'AUTHORIZED') : r < 9 ? 'DENIED' : 'NOT_DETERMINED';
-    return { device: { workspace_id: STREAM_WORKSPACE, app_id, device_id: `device-${d}` }, platform, os_version, permission, user_id: `user-${d % users}` };
+    const permission: PushPermission =
+      r < 6
+        ? 'AUTHORIZED'
+        : r < 7
+          ? platform === 'IOS'
+            ? 'PROVISIONAL'
+            : 'AUTHORIZED'
+          : r < 9
+            ? 'DENIED'
+            : 'NOT_DETERMINED';
+    return {
+      device: { workspace_id: STREAM_WORKSPACE, app_id, device_id: `device-${d}` },
+      platform,
+      os_version,
+      permission,
+      user_id: `user-${d % users}`,
+    };
   }
 
   /** Realistic tokens: APNs 64 hex, FCM ~160 characters, web a JSON PushSubscription. A tenth of devices refresh once. */
@@ -117,7 +156,10 @@ export function deviceEventStream({ events, devices, users }: DeviceStreamShape)
     const seed = `${d}:${version}`;
     if (platform === 'IOS') return hex(seed, 64);
     if (platform === 'ANDROID') return `${hex(seed, 22)}:APA91b${hex(`${seed}f`, 134)}`;
-    return JSON.stringify({ endpoint: `https://fcm.googleapis.com/fcm/send/${hex(seed, 22)}:APA91b${hex(`${seed}w`, 60)}`, keys: { p256dh: hex(`${seed}p`, 87), auth: hex(`${seed}a`, 22) } });
+    return JSON.stringify({
+      endpoint: `https://fcm.googleapis.com/fcm/send/${hex(seed, 22)}:APA91b${hex(`${seed}w`, 60)}`,
+      keys: { p256dh: hex(`${seed}p`, 87), auth: hex(`${seed}a`, 22) },
+    });
   }
 
   const deviceOf = (i: number) => (i * 7919) % devices;
@@ -141,18 +183,44 @@ export function deviceEventStream({ events, devices, users }: DeviceStreamShape)
     }
     const roll = mix(i) % 1000;
     const late = roll % 100 === 7 ? 60_000 : 0;
-    const base = { event_id: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`, ...p.device, occurred_at: STREAM_START + i * 1000 - late };
+    const base = {
+      event_id: `b0000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+      ...p.device,
+      occurred_at: STREAM_START + i * 1000 - late,
+    };
     const { platform, os_version } = p;
     const user_id = loggedIn ? p.user_id : null;
     switch (kindOf(roll)) {
       case 'session':
-        return { type: 'SessionStarted', data: { ...base, platform, os_version, push_permission: permission, user_id } };
+        return {
+          type: 'SessionStarted',
+          data: { ...base, platform, os_version, push_permission: permission, user_id },
+        };
       case 'registration':
-        return { type: 'TokenRegistered', data: { ...base, platform, token: tokenOf(tokenDonorOf(i) ?? d, platform, i), os_version, push_permission: permission, user_id } };
+        return {
+          type: 'TokenRegistered',
+          data: {
+            ...base,
+            platform,
+            token: tokenOf(tokenDonorOf(i) ?? d, platform, i),
+            os_version,
+            push_permission: permission,
+            user_id,
+          },
+        };
       case 'login':
         return { type: 'ChangeUser', data: { ...base, user_id: p.user_id, previous_user_id: null } };
       case 'permission':
-        return { type: 'PushPermissionChanged', data: { ...base, platform, os_version, push_permission: permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED', prompted: false } };
+        return {
+          type: 'PushPermissionChanged',
+          data: {
+            ...base,
+            platform,
+            os_version,
+            push_permission: permission === 'AUTHORIZED' ? 'DENIED' : 'AUTHORIZED',
+            prompted: false,
+          },
+        };
       case 'logout':
         return { type: 'UserLoggedOut', data: { ...base, user_id } };
       case 'uninstall':
@@ -161,14 +229,17 @@ export function deviceEventStream({ events, devices, users }: DeviceStreamShape)
   }
 
   /** The index i of a generated input event from its `event_id` (null for an id the stream did not make). */
-  const indexOfEventId = (eventId: string): number | null => (/^b0000000-0000-4000-8000-([0-9a-f]{12})$/.test(eventId) ? parseInt(eventId.slice(24), 16) : null);
+  const indexOfEventId = (eventId: string): number | null =>
+    /^b0000000-0000-4000-8000-([0-9a-f]{12})$/.test(eventId) ? parseInt(eventId.slice(24), 16) : null;
 
   return { eventAt, deviceOf, tokenDonorOf, indexOfEventId };
 }
 
 /** The built service's Node flags: `--service-node-args "…"` if given, else its heap budget from deploy/service-node-options. */
 export function serviceNodeArgs(): string[] {
-  return argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8')).split(/\s+/).filter(Boolean);
+  return argValue('--service-node-args', readFileSync('deploy/service-node-options', 'utf8'))
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 /**
@@ -201,7 +272,10 @@ export function startTokenRegistry(options: {
 }
 
 /** Sums of a service's event-bus counters for one consumer group, from its `/metrics`; null when it does not answer. */
-export async function scrapeBusMetrics(port: number, group: string): Promise<{ applied: number; outbox: number } | null> {
+export async function scrapeBusMetrics(
+  port: number,
+  group: string,
+): Promise<{ applied: number; outbox: number } | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const value = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -215,8 +289,16 @@ export async function scrapeBusMetrics(port: number, group: string): Promise<{ a
 }
 
 /** The raw limit: a consumer that fetches and decodes every message of `topic` and does nothing else; events/s. */
-export async function decodeOnly(topic: string, count: number, partitions: number, fetch: FetchSettings): Promise<number> {
-  const consumer = createKafka('bench-decode', testBrokers()).consumer({ groupId: `bench-decode-${randomUUID()}`, ...fetch });
+export async function decodeOnly(
+  topic: string,
+  count: number,
+  partitions: number,
+  fetch: FetchSettings,
+): Promise<number> {
+  const consumer = createKafka('bench-decode', testBrokers()).consumer({
+    groupId: `bench-decode-${randomUUID()}`,
+    ...fetch,
+  });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;

@@ -35,13 +35,18 @@ const SERVICE_NODE_ARGS = serviceNodeArgs();
 const PARTITIONS = 6;
 const GROUP = 'token-registry.devices';
 /** The raw limit's fetches, as in the event-bus benchmark; the service runs with its own defaults. */
-const FETCH: FetchSettings = { maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 96 * 1024 * 1024, maxWaitTimeInMs: 100 };
+const FETCH: FetchSettings = {
+  maxBytesPerPartition: 16 * 1024 * 1024,
+  maxBytes: 96 * 1024 * 1024,
+  maxWaitTimeInMs: 100,
+};
 
 /** The consistent per-device SDK stream (bench/support.ts): 43 % sessions, 30 % registrations, … */
 const { eventAt } = deviceEventStream({ events: EVENTS, devices: DEVICES, users: USERS });
 
 /** Peak resident set of a process, from the kernel (VmHWM). */
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const peakRssMb = (pid: number) =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 const scrape = () => scrapeBusMetrics(PORT, GROUP);
 
@@ -70,7 +75,13 @@ async function serviceRun(prefix: string): Promise<{ rate: number; rssMb: number
 
 async function measuredRun(prefix: string, url: string): Promise<{ rate: number; rssMb: number; outputs: number }> {
   const outputsBefore = await messageCount(prefix + Topics.DeviceTokens).catch(() => 0);
-  const child = startTokenRegistry({ port: PORT, databaseUrl: url, topicPrefix: prefix, partitions: PARTITIONS, nodeArgs: SERVICE_NODE_ARGS });
+  const child = startTokenRegistry({
+    port: PORT,
+    databaseUrl: url,
+    topicPrefix: prefix,
+    partitions: PARTITIONS,
+    nodeArgs: SERVICE_NODE_ARGS,
+  });
   // A failed run must not leave the service behind (it would hold the port and the consumer group).
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -84,7 +95,10 @@ async function measuredRun(prefix: string, url: string): Promise<{ rate: number;
     // Scraped twice a second: each scrape costs the service some CPU (default process metrics read /proc).
     await new Promise((r) => setTimeout(r, 500));
     const now = performance.now();
-    if (now - progress.at > 120_000) throw new Error(`token-registry made no progress for 2 minutes (${progress.applied} applied, outbox ${progress.outbox})`);
+    if (now - progress.at > 120_000)
+      throw new Error(
+        `token-registry made no progress for 2 minutes (${progress.applied} applied, outbox ${progress.outbox})`,
+      );
     const sample = await scrape();
     if (!sample) continue;
     if (sample.applied !== progress.applied || sample.outbox !== progress.outbox) progress = { at: now, ...sample };
@@ -101,7 +115,9 @@ async function measuredRun(prefix: string, url: string): Promise<{ rate: number;
   await db.connect();
   const {
     rows: [{ applied }],
-  } = await db.query('select coalesce(sum(next_offset), 0)::int as applied from consumer_offsets where group_id = $1', [GROUP]);
+  } = await db.query('select coalesce(sum(next_offset), 0)::int as applied from consumer_offsets where group_id = $1', [
+    GROUP,
+  ]);
   const {
     rows: [{ outbox }],
   } = await db.query('select count(*)::int as outbox from event_outbox');
@@ -110,16 +126,23 @@ async function measuredRun(prefix: string, url: string): Promise<{ rate: number;
   } = await db.query('select count(*)::int as devices from devices');
   await db.end();
   await dropDatabase(url);
-  if (applied !== EVENTS || outbox !== 0 || devices !== DEVICES) throw new Error(`after the run: ${applied} applied, ${outbox} in the outbox, ${devices} devices`);
+  if (applied !== EVENTS || outbox !== 0 || devices !== DEVICES)
+    throw new Error(`after the run: ${applied} applied, ${outbox} in the outbox, ${devices} devices`);
   // The next run starts the same group over on a fresh database: Kafka's committed offsets must go back too.
   for (const topic of [Topics.DeviceEvents, Topics.DeviceDelivery]) await rewindGroup(prefix + GROUP, prefix + topic);
-  return { rate: EVENTS / ((ended - started!) / 1000), rssMb, outputs: (await messageCount(prefix + Topics.DeviceTokens)) - outputsBefore };
+  return {
+    rate: EVENTS / ((ended - started!) / 1000),
+    rssMb,
+    outputs: (await messageCount(prefix + Topics.DeviceTokens)) - outputsBefore,
+  };
 }
 
 async function main(): Promise<void> {
   const prefix = `bench.token-registry.${Date.now()}.`;
   const topic = prefix + Topics.DeviceEvents;
-  console.log(`token-registry benchmark: ${EVENTS} events, ${DEVICES} devices, ${USERS} users, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`);
+  console.log(
+    `token-registry benchmark: ${EVENTS} events, ${DEVICES} devices, ${USERS} users, ${PARTITIONS} partitions, ${RUNS} run(s), node ${process.version}`,
+  );
   await preloadDeviceEvents(topic, EVENTS, PARTITIONS, eventAt);
 
   const decodeRates: number[] = [];
@@ -132,7 +155,9 @@ async function main(): Promise<void> {
     serviceRates.push(result.rate);
     rss.push(result.rssMb);
     outputs.push(result.outputs);
-    console.log(`run ${run}: (a) decode-only ${Math.round(decodeRates.at(-1)!)} events/s, (b) token-registry ${Math.round(result.rate)} events/s, peak RSS ${Math.round(result.rssMb)} MB, ${result.outputs} events published`);
+    console.log(
+      `run ${run}: (a) decode-only ${Math.round(decodeRates.at(-1)!)} events/s, (b) token-registry ${Math.round(result.rate)} events/s, peak RSS ${Math.round(result.rssMb)} MB, ${result.outputs} events published`,
+    );
   }
 
   const admin = createKafka('bench-cleanup', testBrokers()).admin();
@@ -158,7 +183,9 @@ async function main(): Promise<void> {
     service_peak_rss_mb: { median: Math.round(median(rss)), runs: rss.map(Math.round) },
     output_events: { median: median(outputs), runs: outputs },
     service_node_args: SERVICE_NODE_ARGS.join(' '),
-    service_consumer_env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_'))),
+    service_consumer_env: Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name.startsWith('CONSUMER_')),
+    ),
     decode_fetch_settings: FETCH,
     floors: { token_registry_events_per_s: 10_000, service_peak_rss_mb: 300 },
   };

@@ -21,7 +21,9 @@ async function main() {
   const client = new Client({ connectionString: server, connectionTimeoutMillis: 5000 });
   await client.connect();
   try {
-    const { rows: existing } = await client.query('select datname from pg_database where datname = any($1)', [databases]);
+    const { rows: existing } = await client.query('select datname from pg_database where datname = any($1)', [
+      databases,
+    ]);
     const present = existing.map((r) => r.datname);
     const { rows: sessions } = await client.query(
       `select datname, count(*)::int as n, string_agg(distinct coalesce(nullif(application_name, ''), client_addr::text, 'local'), ', ') as who
@@ -29,7 +31,10 @@ async function main() {
       [present],
     );
     if (sessions.length > 0 && !force) {
-      for (const s of sessions) console.error(`reset: ${s.n} session(s) connected to ${s.datname} on ${where(server)} (${s.who}): is a service still running?`);
+      for (const s of sessions)
+        console.error(
+          `reset: ${s.n} session(s) connected to ${s.datname} on ${where(server)} (${s.who}): is a service still running?`,
+        );
       console.error('reset: stop what uses them first (or pass --force to disconnect them)');
       process.exit(3);
     }

@@ -60,7 +60,9 @@ class TypeScriptWriter {
     const existing = this.declarations.get(name);
     if (!existing) this.declarations.set(name, { signature, text, origin: this.origin });
     else if (existing.signature !== signature) {
-      throw new Error(`type ${name} has two different definitions (${existing.origin} and ${this.origin}): rename one, or make them equal`);
+      throw new Error(
+        `type ${name} has two different definitions (${existing.origin} and ${this.origin}): rename one, or make them equal`,
+      );
     }
   }
 
@@ -160,7 +162,8 @@ function bucketOf(type: AvroSchema): string {
 }
 
 function branchNameOf(branch: AvroSchema, namespace: string | undefined): string {
-  if (typeof branch === 'string') return branch.includes('.') || !isNamedReference(branch) ? branch : fullNameOf({ name: branch }, namespace);
+  if (typeof branch === 'string')
+    return branch.includes('.') || !isNamedReference(branch) ? branch : fullNameOf({ name: branch }, namespace);
   if (Array.isArray(branch)) throw new Error('a union cannot hold a union');
   return branch.name ? fullNameOf(branch as { name: string }, namespace) : branch.type;
 }
@@ -181,7 +184,8 @@ function newestVersions(versions: SchemaVersion[]): SchemaVersion[] {
   const newest = new Map<string, SchemaVersion>();
   for (const version of versions) {
     const seen = newest.get(version.record);
-    if (seen && seen.topic !== version.topic) throw new Error(`record ${version.record} is on two topics: ${seen.topic} and ${version.topic}`);
+    if (seen && seen.topic !== version.topic)
+      throw new Error(`record ${version.record} is on two topics: ${seen.topic} and ${version.topic}`);
     if (!seen || seen.version < version.version) newest.set(version.record, version);
   }
   return [...newest.values()];
@@ -196,7 +200,8 @@ function typesFile(versions: SchemaVersion[]): string {
       .map((v) => v.record)
       .sort();
   const writer = new TypeScriptWriter();
-  for (const topic of topics) for (const version of newest.filter((v) => v.topic === topic)) writer.declareRecord(version);
+  for (const topic of topics)
+    for (const version of newest.filter((v) => v.topic === topic)) writer.declareRecord(version);
 
   const unions = topics.map((topic) => {
     const records = recordsOf(topic);
@@ -226,14 +231,22 @@ export type EventOf<T extends TopicName> = TopicEventMap[T];
 
 /** The record types (event types) each topic carries. */
 export const RECORDS_BY_TOPIC = {
-${topics.map((topic) => `  '${topic}': [${recordsOf(topic).map((r) => `'${r}'`).join(', ')}],`).join('\n')}
+${topics
+  .map(
+    (topic) =>
+      `  '${topic}': [${recordsOf(topic)
+        .map((r) => `'${r}'`)
+        .join(', ')}],`,
+  )
+  .join('\n')}
 } as const satisfies Record<TopicName, readonly string[]>;
 `;
 }
 
 function schemasFile(versions: SchemaVersion[]): string {
   const entries = versions.map(
-    (v) => `  {\n    topic: '${v.topic}',\n    record: '${v.record}',\n    version: ${v.version},\n    file: '${v.file}',\n    schema: ${JSON.stringify(v.schema)},\n  },`,
+    (v) =>
+      `  {\n    topic: '${v.topic}',\n    record: '${v.record}',\n    version: ${v.version},\n    file: '${v.file}',\n    schema: ${JSON.stringify(v.schema)},\n  },`,
   );
   return `${HEADER}import type { SchemaVersion } from '../schema-files';
 
@@ -257,9 +270,15 @@ function main(args: string[]): number {
   const files = generate(schemasOption < 0 ? join(root, 'schemas') : resolve(args[schemasOption + 1]));
   const strays = readdirSync(outputDir).filter((name) => !files.has(name));
   if (args.includes('--check')) {
-    const stale = [...files].filter(([name, text]) => !existsSync(join(outputDir, name)) || readFileSync(join(outputDir, name), 'utf8') !== text).map(([name]) => name);
+    const stale = [...files]
+      .filter(
+        ([name, text]) => !existsSync(join(outputDir, name)) || readFileSync(join(outputDir, name), 'utf8') !== text,
+      )
+      .map(([name]) => name);
     if (stale.length || strays.length) {
-      console.error(`libs/contracts/src/generated is stale (${[...stale, ...strays].join(', ')}): run \`npm run codegen\` and commit the result`);
+      console.error(
+        `libs/contracts/src/generated is stale (${[...stale, ...strays].join(', ')}): run \`npm run codegen\` and commit the result`,
+      );
       return 1;
     }
     console.log('libs/contracts/src/generated is up to date with schemas/');

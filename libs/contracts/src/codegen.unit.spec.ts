@@ -5,7 +5,10 @@ const root = join(__dirname, '../../..');
 
 /** Runs the generator exactly as `npm run codegen` does. */
 function codegen(...args: string[]) {
-  return spawnSync(process.execPath, ['-r', '@swc-node/register', 'tools/codegen/generate-contracts.ts', ...args], { cwd: root, encoding: 'utf8' });
+  return spawnSync(process.execPath, ['-r', '@swc-node/register', 'tools/codegen/generate-contracts.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
 }
 
 describe('generated TypeScript contract (npm run codegen)', () => {
@@ -27,6 +30,8 @@ describe('generated TypeScript contract (npm run codegen)', () => {
     const run = codegen('--check', '--schemas', 'libs/contracts/src/fixtures/conflicting-types');
 
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/type Platform has two different definitions \(schemas\/sdk.user-events.v1\/A.v1.avsc and schemas\/sdk.user-events.v1\/B.v1.avsc\)/);
+    expect(run.stderr).toMatch(
+      /type Platform has two different definitions \(schemas\/sdk.user-events.v1\/A.v1.avsc and schemas\/sdk.user-events.v1\/B.v1.avsc\)/,
+    );
   });
 });

@@ -18,13 +18,25 @@ export function compatibilityProblems(previous: AvroRecordSchema, next: AvroReco
       problems.push(`record ${name} was removed or renamed`);
       continue;
     }
-    for (const field of oldFields.keys()) if (!newFields.has(field)) problems.push(`field ${name}.${field} was removed or renamed`);
-    for (const [field, hasDefault] of newFields) if (!oldFields.has(field) && !hasDefault) problems.push(`new field ${name}.${field} has no default`);
+    for (const field of oldFields.keys())
+      if (!newFields.has(field)) problems.push(`field ${name}.${field} was removed or renamed`);
+    for (const [field, hasDefault] of newFields)
+      if (!oldFields.has(field) && !hasDefault) problems.push(`new field ${name}.${field} has no default`);
   }
   const oldType = Type.forSchema(previous as Parameters<typeof Type.forSchema>[0]);
   const newType = Type.forSchema(next as Parameters<typeof Type.forSchema>[0]);
-  problems.push(...resolutionProblems(() => newType.createResolver(oldType), 'backward: the new version cannot read data written with the previous one'));
-  problems.push(...resolutionProblems(() => oldType.createResolver(newType), 'forward: the previous version cannot read data written with the new one'));
+  problems.push(
+    ...resolutionProblems(
+      () => newType.createResolver(oldType),
+      'backward: the new version cannot read data written with the previous one',
+    ),
+  );
+  problems.push(
+    ...resolutionProblems(
+      () => oldType.createResolver(newType),
+      'forward: the previous version cannot read data written with the new one',
+    ),
+  );
   return problems;
 }
 
@@ -41,10 +53,12 @@ export function schemaHistoryProblems(versions: readonly SchemaVersion[]): strin
     const topics = new Set(history.map((v) => v.topic));
     if (topics.size > 1) problems.push(`${record} is on several topics: ${[...topics].join(', ')}`);
     history.forEach((v, i) => {
-      if (v.version !== i + 1) problems.push(`${v.file}: expected version ${i + 1} (versions are numbered 1, 2, 3… without gaps or repeats)`);
+      if (v.version !== i + 1)
+        problems.push(`${v.file}: expected version ${i + 1} (versions are numbered 1, 2, 3… without gaps or repeats)`);
     });
     for (let i = 1; i < history.length; i++) {
-      for (const problem of compatibilityProblems(history[i - 1].schema, history[i].schema)) problems.push(`${history[i - 1].file} → ${history[i].file}: ${problem}`);
+      for (const problem of compatibilityProblems(history[i - 1].schema, history[i].schema))
+        problems.push(`${history[i - 1].file} → ${history[i].file}: ${problem}`);
     }
   }
   return problems;

@@ -54,20 +54,33 @@ export function loadSchemaVersions(dir: string): SchemaVersion[] {
   const versions: SchemaVersion[] = [];
   const topics = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
   for (const topic of topics.map((entry) => entry.name).sort()) {
-    if (!(ALL_EVENT_TOPICS as readonly string[]).includes(topic)) throw new Error(`${join(dir, topic)}: not a topic of the contract (see Topics)`);
-    for (const name of readdirSync(join(dir, topic)).filter((n) => n.endsWith('.avsc')).sort()) {
+    if (!(ALL_EVENT_TOPICS as readonly string[]).includes(topic))
+      throw new Error(`${join(dir, topic)}: not a topic of the contract (see Topics)`);
+    for (const name of readdirSync(join(dir, topic))
+      .filter((n) => n.endsWith('.avsc'))
+      .sort()) {
       const file = `${topic}/${name}`;
       const match = FILE_NAME.exec(name);
       if (!match) throw new Error(`${join(dir, file)}: expected <RecordName>.v<N>.avsc`);
       const schema = parseSchema(join(dir, file));
       const fullName = fullNameOf(schema, undefined);
-      if (schema.type !== 'record' || !Array.isArray(schema.fields)) throw new Error(`${join(dir, file)}: not an Avro record`);
+      if (schema.type !== 'record' || !Array.isArray(schema.fields))
+        throw new Error(`${join(dir, file)}: not an Avro record`);
       if (!fullName.includes('.')) throw new Error(`${join(dir, file)}: ${fullName} has no namespace`);
-      if (shortNameOf(fullName) !== match[1]) throw new Error(`${join(dir, file)}: the record inside is named ${fullName}`);
-      versions.push({ topic: topic as TopicName, record: match[1], version: Number(match[2]), file, schema: schema as AvroRecordSchema });
+      if (shortNameOf(fullName) !== match[1])
+        throw new Error(`${join(dir, file)}: the record inside is named ${fullName}`);
+      versions.push({
+        topic: topic as TopicName,
+        record: match[1],
+        version: Number(match[2]),
+        file,
+        schema: schema as AvroRecordSchema,
+      });
     }
   }
-  return versions.sort((a, b) => a.topic.localeCompare(b.topic) || a.record.localeCompare(b.record) || a.version - b.version);
+  return versions.sort(
+    (a, b) => a.topic.localeCompare(b.topic) || a.record.localeCompare(b.record) || a.version - b.version,
+  );
 }
 
 function parseSchema(path: string): AvroComplexSchema {
@@ -79,7 +92,10 @@ function parseSchema(path: string): AvroComplexSchema {
 }
 
 /** The full name of a named type (Avro specification "Names"): a dotted name wins over the namespace. */
-export function fullNameOf(schema: { name?: string; namespace?: string }, enclosingNamespace: string | undefined): string {
+export function fullNameOf(
+  schema: { name?: string; namespace?: string },
+  enclosingNamespace: string | undefined,
+): string {
   const name = String(schema.name);
   if (name.includes('.')) return name;
   const namespace = schema.namespace ?? enclosingNamespace;

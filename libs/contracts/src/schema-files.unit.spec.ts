@@ -30,11 +30,31 @@ describe('loadSchemaVersions: the schemas/ layout', () => {
   });
 
   it.each([
-    ['a folder that is not a topic', 'sdk.devices/Foo.v1.avsc', record('Foo', 'push.sdk'), /not a topic of the contract/],
-    ['a file name without a version', 'sdk.user-events.v1/Foo.avsc', record('Foo', 'push.sdk'), /expected <RecordName>\.v<N>\.avsc/],
-    ['a file named after another record', 'sdk.user-events.v1/Foo.v1.avsc', record('Bar', 'push.sdk'), /the record inside is named push\.sdk\.Bar/],
+    [
+      'a folder that is not a topic',
+      'sdk.devices/Foo.v1.avsc',
+      record('Foo', 'push.sdk'),
+      /not a topic of the contract/,
+    ],
+    [
+      'a file name without a version',
+      'sdk.user-events.v1/Foo.avsc',
+      record('Foo', 'push.sdk'),
+      /expected <RecordName>\.v<N>\.avsc/,
+    ],
+    [
+      'a file named after another record',
+      'sdk.user-events.v1/Foo.v1.avsc',
+      record('Bar', 'push.sdk'),
+      /the record inside is named push\.sdk\.Bar/,
+    ],
     ['a record without a namespace', 'sdk.user-events.v1/Foo.v1.avsc', record('Foo'), /Foo has no namespace/],
-    ['a schema that is not a record', 'sdk.user-events.v1/Foo.v1.avsc', JSON.stringify({ type: 'enum', name: 'push.sdk.Foo', symbols: ['A'] }), /not an Avro record/],
+    [
+      'a schema that is not a record',
+      'sdk.user-events.v1/Foo.v1.avsc',
+      JSON.stringify({ type: 'enum', name: 'push.sdk.Foo', symbols: ['A'] }),
+      /not an Avro record/,
+    ],
     ['invalid JSON', 'sdk.user-events.v1/Foo.v1.avsc', '{"type":', /Foo\.v1\.avsc: .*JSON/],
   ])('refuses %s', (_what, file, text, error) => {
     write(file, text);

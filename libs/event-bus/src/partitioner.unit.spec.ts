@@ -3,7 +3,13 @@ import { Partitioners, PartitionerArgs } from 'kafkajs';
 import { JavaCompatiblePartitioner, murmur2 } from './partitioner';
 
 const metadata = (partitions: number): PartitionerArgs['partitionMetadata'] =>
-  Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+  Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 1,
+    partitionErrorCode: 0,
+    replicas: [1],
+    isr: [1],
+  }));
 
 describe('JavaCompatiblePartitioner', () => {
   it("computes the Java client's murmur2 (Kafka's own test vectors)", () => {
@@ -34,8 +40,12 @@ describe('JavaCompatiblePartitioner', () => {
 
   it('keeps an explicit partition and spreads keyless messages over the partitions', () => {
     const ours = JavaCompatiblePartitioner();
-    expect(ours({ topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: null, partition: 4 } })).toBe(4);
-    const seen = new Set(Array.from({ length: 12 }, () => ours({ topic: 't', partitionMetadata: metadata(6), message: { value: null } })));
+    expect(ours({ topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: null, partition: 4 } })).toBe(
+      4,
+    );
+    const seen = new Set(
+      Array.from({ length: 12 }, () => ours({ topic: 't', partitionMetadata: metadata(6), message: { value: null } })),
+    );
     expect(seen.size).toBe(6);
   });
 });

@@ -9,13 +9,21 @@ jest.setTimeout(60_000);
 const prefix = uniqueTopicPrefix('producer');
 const topic = prefix + Topics.UserEvents;
 /** A key that the partitioner puts on `partition` of a two-partition topic. */
-const keyOn = (partition: number) => Array.from({ length: 100 }, (_, i) => `key-${i}`).find((k) => (murmur2(Buffer.from(k)) & 0x7fffffff) % 2 === partition)!;
+const keyOn = (partition: number) =>
+  Array.from({ length: 100 }, (_, i) => `key-${i}`).find(
+    (k) => (murmur2(Buffer.from(k)) & 0x7fffffff) % 2 === partition,
+  )!;
 
 beforeAll(async () => {
   // A topic taking record batches of at most 4 KiB: one request can then be accepted on one partition and not another.
   const admin = createKafka('producer-spec-admin', testBrokers()).admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }] });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: 2, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] },
+    ],
+  });
   await admin.disconnect();
 });
 afterAll(() => deleteTestTopics(prefix));
@@ -34,7 +42,10 @@ describe('EventProducer (real Kafka)', () => {
         ]),
       ).rejects.toThrow(/larger than the max message size/);
 
-      await producer.sendRaw([{ topic, key: keyOn(0), value: Buffer.from('after') }, { topic, key: keyOn(1), value: Buffer.from('after') }]);
+      await producer.sendRaw([
+        { topic, key: keyOn(0), value: Buffer.from('after') },
+        { topic, key: keyOn(1), value: Buffer.from('after') },
+      ]);
       expect(await messageCount(topic)).toBe(3);
     } finally {
       await producer.disconnect();

@@ -11,7 +11,17 @@ const base = (device: DeviceRef, occurred_at: number) => ({ event_id: randomUUID
 
 /** Builders of valid SDK device events for tests and benchmarks. */
 export const deviceEvents = {
-  tokenRegistered(device: DeviceRef, at: number, token: string, options: { platform?: Platform; permission?: PushPermission; os_version?: string | null; user_id?: string | null } = {}): SdkDeviceEvent {
+  tokenRegistered(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    options: {
+      platform?: Platform;
+      permission?: PushPermission;
+      os_version?: string | null;
+      user_id?: string | null;
+    } = {},
+  ): SdkDeviceEvent {
     return {
       type: 'TokenRegistered',
       data: {
@@ -24,7 +34,16 @@ export const deviceEvents = {
       },
     };
   },
-  sessionStarted(device: DeviceRef, at: number, options: { platform?: Platform; permission?: PushPermission; os_version?: string | null; user_id?: string | null } = {}): SdkDeviceEvent {
+  sessionStarted(
+    device: DeviceRef,
+    at: number,
+    options: {
+      platform?: Platform;
+      permission?: PushPermission;
+      os_version?: string | null;
+      user_id?: string | null;
+    } = {},
+  ): SdkDeviceEvent {
     return {
       type: 'SessionStarted',
       data: {
@@ -42,10 +61,21 @@ export const deviceEvents = {
   userLoggedOut(device: DeviceRef, at: number, user_id: string | null = null): SdkDeviceEvent {
     return { type: 'UserLoggedOut', data: { ...base(device, at), user_id } };
   },
-  pushPermissionChanged(device: DeviceRef, at: number, permission: PushPermission, options: { platform?: Platform; os_version?: string | null; prompted?: boolean } = {}): SdkDeviceEvent {
+  pushPermissionChanged(
+    device: DeviceRef,
+    at: number,
+    permission: PushPermission,
+    options: { platform?: Platform; os_version?: string | null; prompted?: boolean } = {},
+  ): SdkDeviceEvent {
     return {
       type: 'PushPermissionChanged',
-      data: { ...base(device, at), platform: options.platform ?? 'IOS', os_version: options.os_version ?? '17.4', push_permission: permission, prompted: options.prompted ?? true },
+      data: {
+        ...base(device, at),
+        platform: options.platform ?? 'IOS',
+        os_version: options.os_version ?? '17.4',
+        push_permission: permission,
+        prompted: options.prompted ?? true,
+      },
     };
   },
   appUninstalled(device: DeviceRef, at: number): SdkDeviceEvent {
@@ -55,7 +85,12 @@ export const deviceEvents = {
 
 /** Builders of bounce-processor's device delivery events. */
 export const deliveryEvents = {
-  tokenInvalidated(device: DeviceRef, at: number, token: string, options: { platform?: Platform; provider_reason?: string; provider_timestamp?: number | null } = {}): DeviceDeliveryEvent {
+  tokenInvalidated(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    options: { platform?: Platform; provider_reason?: string; provider_timestamp?: number | null } = {},
+  ): DeviceDeliveryEvent {
     return {
       type: 'TokenInvalidated',
       data: {

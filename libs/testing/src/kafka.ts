@@ -52,13 +52,19 @@ export async function messageCount(topic: string): Promise<number> {
 
 /** Reads a topic from the beginning until `count` messages arrived (or fails after `timeoutMs`). */
 export async function readMessages(topic: string, count: number, timeoutMs = 15_000): Promise<KafkaMessage[]> {
-  const consumer = createKafka('test-reader', testBrokers()).consumer({ groupId: `test-reader-${randomUUID()}`, maxWaitTimeInMs: 50 });
+  const consumer = createKafka('test-reader', testBrokers()).consumer({
+    groupId: `test-reader-${randomUUID()}`,
+    maxWaitTimeInMs: 50,
+  });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${messages.length} of ${count} messages on ${topic} after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`only ${messages.length} of ${count} messages on ${topic} after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       void consumer.run({
         eachMessage: async ({ message }) => {
           messages.push(message);
@@ -76,7 +82,11 @@ export async function readMessages(topic: string, count: number, timeoutMs = 15_
 }
 
 /** Polls `probe` until it returns true. */
-export async function eventually(probe: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await probe()) return;

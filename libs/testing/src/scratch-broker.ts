@@ -16,9 +16,18 @@ export interface ScratchBroker {
  * Starts a second, throwaway real Kafka broker (same jars and configuration as the local one, by default the same
  * fixed cluster id — as a reset local broker has) in a new data directory: tests of a replaced or reset broker.
  */
-export async function startScratchBroker(options: { port: number; controllerPort: number; clusterId?: string }): Promise<ScratchBroker> {
+export async function startScratchBroker(options: {
+  port: number;
+  controllerPort: number;
+  clusterId?: string;
+}): Promise<ScratchBroker> {
   const data = await mkdtemp(join(tmpdir(), 'scratch-kafka-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, KAFKA_DATA_DIR: data, KAFKA_PORT: String(options.port), KAFKA_CONTROLLER_PORT: String(options.controllerPort) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_DATA_DIR: data,
+    KAFKA_PORT: String(options.port),
+    KAFKA_CONTROLLER_PORT: String(options.controllerPort),
+  };
   delete env.KAFKA_BROKERS;
   if (options.clusterId) env.KAFKA_CLUSTER_ID = options.clusterId;
   await run('bash', [kafkaScript, 'start'], { env, timeout: 120_000 });

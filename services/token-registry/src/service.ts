@@ -8,8 +8,15 @@ import { TokenHoldersUsersSeen1763950000000 } from './projections/devices/token-
 
 export const tokenRegistryService: ServiceDefinition = {
   name: 'token-registry',
-  description: 'Owner of device tokens: which token each device holds, its user, and whether it can show (foreground) or only receive silent (background) pushes.',
+  description:
+    'Owner of device tokens: which token each device holds, its user, and whether it can show (foreground) or only receive silent (background) pushes.',
   imports: [TokenRegistryModule],
   entities: [],
-  migrations: [...EVENT_BUS_MIGRATIONS, DevicesTables1763856100000, TokenHoldersUsersSeen1763950000000, DevicesStateColumns1764100000000, DevicesAppliedEvents1764200000000],
+  migrations: [
+    ...EVENT_BUS_MIGRATIONS,
+    DevicesTables1763856100000,
+    TokenHoldersUsersSeen1763950000000,
+    DevicesStateColumns1764100000000,
+    DevicesAppliedEvents1764200000000,
+  ],
 };

@@ -17,11 +17,36 @@ const VECTORS: [id: string, input: string, canonical: string, fingerprint: strin
   ['014', '"string"', '"string"', '-8142146995180207161'],
   ['017', '[ "int"  ]', '["int"]', '-5232228896498058493'],
   ['018', '[ "int" , {"type":"boolean"} ]', '["int","boolean"]', '5392556393470105090'],
-  ['019', '{"fields":[], "type":"record", "name":"foo"}', '{"name":"foo","type":"record","fields":[]}', '-4824392279771201922'],
-  ['020', '{"fields":[], "type":"record", "name":"foo", "namespace":"x.y"}', '{"name":"x.y.foo","type":"record","fields":[]}', '5916914534497305771'],
-  ['021', '{"fields":[], "type":"record", "name":"a.b.foo", "namespace":"x.y"}', '{"name":"a.b.foo","type":"record","fields":[]}', '-4616218487480524110'],
-  ['022', '{"fields":[], "type":"record", "name":"foo", "doc":"Useful info"}', '{"name":"foo","type":"record","fields":[]}', '-4824392279771201922'],
-  ['024', '{"fields":[], "type":"record", "name":"foo", "doc":"foo", "aliases":["foo","bar"]}', '{"name":"foo","type":"record","fields":[]}', '-4824392279771201922'],
+  [
+    '019',
+    '{"fields":[], "type":"record", "name":"foo"}',
+    '{"name":"foo","type":"record","fields":[]}',
+    '-4824392279771201922',
+  ],
+  [
+    '020',
+    '{"fields":[], "type":"record", "name":"foo", "namespace":"x.y"}',
+    '{"name":"x.y.foo","type":"record","fields":[]}',
+    '5916914534497305771',
+  ],
+  [
+    '021',
+    '{"fields":[], "type":"record", "name":"a.b.foo", "namespace":"x.y"}',
+    '{"name":"a.b.foo","type":"record","fields":[]}',
+    '-4616218487480524110',
+  ],
+  [
+    '022',
+    '{"fields":[], "type":"record", "name":"foo", "doc":"Useful info"}',
+    '{"name":"foo","type":"record","fields":[]}',
+    '-4824392279771201922',
+  ],
+  [
+    '024',
+    '{"fields":[], "type":"record", "name":"foo", "doc":"foo", "aliases":["foo","bar"]}',
+    '{"name":"foo","type":"record","fields":[]}',
+    '-4824392279771201922',
+  ],
   [
     '025',
     '{"fields":[{"type":{"type":"boolean"}, "name":"f1"}], "type":"record", "name":"foo"}',
@@ -34,10 +59,25 @@ const VECTORS: [id: string, input: string, canonical: string, fingerprint: strin
     '{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}',
     '-4860222112080293046',
   ],
-  ['027', '{"type":"enum", "name":"foo", "symbols":["A1"]}', '{"name":"foo","type":"enum","symbols":["A1"]}', '-6342190197741309591'],
-  ['028', '{"namespace":"x.y.z", "type":"enum", "name":"foo", "doc":"foo bar", "symbols":["A1", "A2"]}', '{"name":"x.y.z.foo","type":"enum","symbols":["A1","A2"]}', '-4448647247586288245'],
+  [
+    '027',
+    '{"type":"enum", "name":"foo", "symbols":["A1"]}',
+    '{"name":"foo","type":"enum","symbols":["A1"]}',
+    '-6342190197741309591',
+  ],
+  [
+    '028',
+    '{"namespace":"x.y.z", "type":"enum", "name":"foo", "doc":"foo bar", "symbols":["A1", "A2"]}',
+    '{"name":"x.y.z.foo","type":"enum","symbols":["A1","A2"]}',
+    '-4448647247586288245',
+  ],
   ['029', '{"name":"foo","type":"fixed","size":15}', '{"name":"foo","type":"fixed","size":15}', '1756455273707447556'],
-  ['030', '{"namespace":"x.y.z", "type":"fixed", "name":"foo", "doc":"foo bar", "size":32}', '{"name":"x.y.z.foo","type":"fixed","size":32}', '-3064184465700546786'],
+  [
+    '030',
+    '{"namespace":"x.y.z", "type":"fixed", "name":"foo", "doc":"foo bar", "size":32}',
+    '{"name":"x.y.z.foo","type":"fixed","size":32}',
+    '-3064184465700546786',
+  ],
   ['031', '{ "items":{"type":"null"}, "type":"array"}', '{"type":"array","items":"null"}', '-589620603366471059'],
   ['032', '{ "values":"string", "type":"map"}', '{"type":"map","values":"string"}', '-8732877298790414990'],
   [
@@ -66,15 +106,21 @@ describe('CRC-64-AVRO fingerprints of the Parsing Canonical Form (Avro specifica
   });
 
   it('the single-object header of "int" is C3 01 and the little-endian fingerprint (Avro Ruby test suite)', () => {
-    expect([...singleObjectHeader(fingerprintOf('int'))]).toEqual([0xc3, 0x01, 0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]);
+    expect([...singleObjectHeader(fingerprintOf('int'))]).toEqual([
+      0xc3, 0x01, 0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72,
+    ]);
   });
 
   it('the canonical form of a contract schema drops docs, defaults and logical types, and is what is fingerprinted', () => {
     const { schema } = SCHEMA_VERSIONS.find((v) => v.record === 'PushBounced')!;
     const canonical = canonicalFormOf(schema);
 
-    expect(canonical).toMatch(/^\{"name":"push\.dispatch\.PushBounced","type":"record","fields":\[\{"name":"event_id","type":"string"\}/);
-    expect(canonical).toContain('{"name":"platform","type":{"name":"push.sdk.Platform","type":"enum","symbols":["IOS","ANDROID","WEB"]}}');
+    expect(canonical).toMatch(
+      /^\{"name":"push\.dispatch\.PushBounced","type":"record","fields":\[\{"name":"event_id","type":"string"\}/,
+    );
+    expect(canonical).toContain(
+      '{"name":"platform","type":{"name":"push.sdk.Platform","type":"enum","symbols":["IOS","ANDROID","WEB"]}}',
+    );
     expect(canonical).toContain('{"name":"provider_timestamp","type":["null","long"]}');
     expect(canonical).not.toMatch(/"doc"|"default"|"logicalType"|"namespace"/);
     expect(fingerprintOf(schema)).toBe(rabinFingerprint(canonical));

@@ -2,7 +2,13 @@ import { Type } from 'avsc';
 import type { EventOf } from '../generated/types';
 import type { SchemaVersion } from '../schema-files';
 import type { TopicName } from '../topics';
-import { ContractViolationError, InvalidBodyError, TruncatedMessageError, UnknownFingerprintError, WrongTopicError } from './errors';
+import {
+  ContractViolationError,
+  InvalidBodyError,
+  TruncatedMessageError,
+  UnknownFingerprintError,
+  WrongTopicError,
+} from './errors';
 import { fingerprintOf } from './fingerprint';
 import { SINGLE_OBJECT_HEADER_LENGTH, assertSingleObjectHeader, singleObjectHeader } from './single-object';
 
@@ -43,10 +49,15 @@ export class SchemaRegistry {
         throw new Error(`${version.record} is on two topics: ${newest.version.topic} and ${version.topic}`);
       }
       if (!newest || newest.version.version < version.version) {
-        this.current.set(version.record, { version, type: avroType(version), header: singleObjectHeader(fingerprintOf(version.schema)) });
+        this.current.set(version.record, {
+          version,
+          type: avroType(version),
+          header: singleObjectHeader(fingerprintOf(version.schema)),
+        });
       }
     }
-    for (const [record, { version }] of this.current) this.records.set(version.topic, [...(this.records.get(version.topic) ?? []), record].sort());
+    for (const [record, { version }] of this.current)
+      this.records.set(version.topic, [...(this.records.get(version.topic) ?? []), record].sort());
     for (const version of versions) this.addWriter(version);
   }
 
@@ -57,7 +68,8 @@ export class SchemaRegistry {
     const low = Number(fingerprint & 0xffffffffn);
     const sameLow = this.writers.get(low) ?? [];
     const clash = sameLow.find((w) => w.fingerprint === fingerprint);
-    if (clash && clash.version.record !== version.record) throw new Error(`${version.file} and ${clash.version.file} have the same fingerprint`);
+    if (clash && clash.version.record !== version.record)
+      throw new Error(`${version.file} and ${clash.version.file} have the same fingerprint`);
     if (clash && !isCurrent) return;
     const writer: Writer = {
       version,
@@ -74,9 +86,12 @@ export class SchemaRegistry {
     const { type: record, data } = event as { type: string; data: unknown };
     const current = this.current.get(record);
     if (!current || current.version.topic !== topic) {
-      throw new ContractViolationError(topic, String(record), [`type: ${String(record)} is not a record of ${topic} (it carries ${this.recordsOf(topic).join(', ') || 'none yet'})`]);
+      throw new ContractViolationError(topic, String(record), [
+        `type: ${String(record)} is not a record of ${topic} (it carries ${this.recordsOf(topic).join(', ') || 'none yet'})`,
+      ]);
     }
-    if (!current.type.isValid(data, { noUndeclaredFields: true })) throw new ContractViolationError(topic, record, problemsOf(current.type, data));
+    if (!current.type.isValid(data, { noUndeclaredFields: true }))
+      throw new ContractViolationError(topic, record, problemsOf(current.type, data));
     return this.encodeAfter(current.header, current.type, data);
   }
   /**
@@ -97,7 +112,6 @@ export class SchemaRegistry {
     }
   }
 
-
   /** Decodes a single-object encoded message of `topic`; throws a `CodecError` subclass for anything else. */
   decode<T extends TopicName>(topic: T, bytes: Buffer): EventOf<T> {
     const writer = this.writerOf(bytes);
@@ -109,7 +123,10 @@ export class SchemaRegistry {
       throw new InvalidBodyError(`${writer.version.file}: ${error instanceof Error ? error.message : String(error)}`);
     }
     if (decoded.offset < 0) throw new TruncatedMessageError(`${writer.version.file}: the body ends early`);
-    if (decoded.offset !== bytes.length) throw new InvalidBodyError(`${writer.version.file}: ${bytes.length - decoded.offset} trailing bytes after the record`);
+    if (decoded.offset !== bytes.length)
+      throw new InvalidBodyError(
+        `${writer.version.file}: ${bytes.length - decoded.offset} trailing bytes after the record`,
+      );
     return { type: writer.version.record, data: decoded.value } as EventOf<T>;
   }
 
@@ -149,7 +166,9 @@ function problemsOf(type: Type, data: unknown): string[] {
     errorHook: (path, value, expected) => {
       const at = path.join('.') || '(record)';
       problems.push(
-        expected.typeName === 'record' && isObject(value) ? undeclaredFields(expected, value, path) : `${at}: expected ${describeType(expected)}, got ${describeValue(value)}`,
+        expected.typeName === 'record' && isObject(value)
+          ? undeclaredFields(expected, value, path)
+          : `${at}: expected ${describeType(expected)}, got ${describeValue(value)}`,
       );
     },
   });

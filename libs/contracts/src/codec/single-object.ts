@@ -15,10 +15,15 @@ export function singleObjectHeader(fingerprint: bigint): Buffer {
 
 /** Checks the marker and the header's length; throws `BadMagicError` or `TruncatedMessageError`. */
 export function assertSingleObjectHeader(bytes: Buffer): void {
-  if ((bytes.length > 0 && bytes[0] !== SINGLE_OBJECT_MARKER[0]) || (bytes.length > 1 && bytes[1] !== SINGLE_OBJECT_MARKER[1])) {
+  if (
+    (bytes.length > 0 && bytes[0] !== SINGLE_OBJECT_MARKER[0]) ||
+    (bytes.length > 1 && bytes[1] !== SINGLE_OBJECT_MARKER[1])
+  ) {
     throw new BadMagicError('not Avro single-object encoding: the message does not start with C3 01');
   }
   if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) {
-    throw new TruncatedMessageError(`the message has ${bytes.length} bytes, fewer than the ${SINGLE_OBJECT_HEADER_LENGTH}-byte header`);
+    throw new TruncatedMessageError(
+      `the message has ${bytes.length} bytes, fewer than the ${SINGLE_OBJECT_HEADER_LENGTH}-byte header`,
+    );
   }
 }

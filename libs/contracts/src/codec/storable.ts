@@ -10,9 +10,14 @@ const LATEST_TIMESTAMP_MS = 8.64e15;
  * range. Valid Avro that breaks these would otherwise fail in a store on every retry. Returns the first problem, or
  * null. `versions` defaults to the contract's schemas; a record unknown to it is checked for NUL characters only.
  */
-export function storageProblem(event: { type: string; data: unknown }, versions: readonly SchemaVersion[] = SCHEMA_VERSIONS): string | null {
+export function storageProblem(
+  event: { type: string; data: unknown },
+  versions: readonly SchemaVersion[] = SCHEMA_VERSIONS,
+): string | null {
   // Every consumed message passes here: a check compiled from the schema first, the message only for what fails it.
-  return checkerOf(event.type, versions)(event.data) ? null : problemIn(event.data, timestampFieldsOf(event.type, versions), event.type);
+  return checkerOf(event.type, versions)(event.data)
+    ? null
+    : problemIn(event.data, timestampFieldsOf(event.type, versions), event.type);
 }
 
 /** True when the value has nothing a store cannot hold; tolerant of values of another branch or a missing field. */
@@ -54,7 +59,9 @@ function compile(schema: AvroSchema, named: Map<string, AvroSchema>): Check | nu
     case 'string':
       return noNul;
     case 'record': {
-      const fields = (schema.fields ?? []).map((f) => [f.name, compile(f.type, named)] as const).filter((f): f is readonly [string, Check] => f[1] !== null);
+      const fields = (schema.fields ?? [])
+        .map((f) => [f.name, compile(f.type, named)] as const)
+        .filter((f): f is readonly [string, Check] => f[1] !== null);
       if (fields.length === 0) return null;
       return (v) => {
         if (v === null || typeof v !== 'object') return true;
@@ -71,7 +78,8 @@ function compile(schema: AvroSchema, named: Map<string, AvroSchema>): Check | nu
       const values = compile(schema.values as AvroSchema, named);
       return (v) => {
         if (v === null || typeof v !== 'object') return true;
-        for (const [key, value] of Object.entries(v)) if (key.indexOf('\u0000') !== -1 || (values !== null && !values(value))) return false;
+        for (const [key, value] of Object.entries(v))
+          if (key.indexOf('\u0000') !== -1 || (values !== null && !values(value))) return false;
         return true;
       };
     }

@@ -71,12 +71,17 @@ async function reconcile(admin: Admin, specs: TopicSpec[]): Promise<Provisioning
     resources: present.map((s) => ({ type: ConfigResourceTypes.TOPIC, name: s.topic, configNames: ['retention.ms'] })),
   });
   const retention = new Map(
-    configs.resources.map((r) => [r.resourceName, r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue]),
+    configs.resources.map((r) => [
+      r.resourceName,
+      r.configEntries.find((e) => e.configName === 'retention.ms')?.configValue,
+    ]),
   );
 
   const tooFewPartitions = present.filter((s) => (partitionCount.get(s.topic) ?? 0) < s.partitions);
   if (tooFewPartitions.length > 0) {
-    await admin.createPartitions({ topicPartitions: tooFewPartitions.map((s) => ({ topic: s.topic, count: s.partitions })) });
+    await admin.createPartitions({
+      topicPartitions: tooFewPartitions.map((s) => ({ topic: s.topic, count: s.partitions })),
+    });
   }
   const wrongRetention = present.filter((s) => retention.get(s.topic) !== String(s.retentionMs));
   if (wrongRetention.length > 0) {

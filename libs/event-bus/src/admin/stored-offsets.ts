@@ -12,9 +12,26 @@ export interface StoredOffsetRow {
 }
 
 export async function storedOffsets(dataSource: DataSource): Promise<StoredOffsetRow[]> {
-  const rows: { group_id: string; topic: string; partition: number; next_offset: string; cluster_id: string | null; last_offset: string | null; updated_at: Date }[] =
-    await dataSource.query('select group_id, topic, partition, next_offset, cluster_id, last_offset, updated_at from consumer_offsets order by group_id, topic, partition');
-  return rows.map((r) => ({ groupId: r.group_id, topic: r.topic, partition: r.partition, nextOffset: r.next_offset, clusterId: r.cluster_id, lastOffset: r.last_offset, updatedAt: r.updated_at }));
+  const rows: {
+    group_id: string;
+    topic: string;
+    partition: number;
+    next_offset: string;
+    cluster_id: string | null;
+    last_offset: string | null;
+    updated_at: Date;
+  }[] = await dataSource.query(
+    'select group_id, topic, partition, next_offset, cluster_id, last_offset, updated_at from consumer_offsets order by group_id, topic, partition',
+  );
+  return rows.map((r) => ({
+    groupId: r.group_id,
+    topic: r.topic,
+    partition: r.partition,
+    nextOffset: r.next_offset,
+    clusterId: r.cluster_id,
+    lastOffset: r.last_offset,
+    updatedAt: r.updated_at,
+  }));
 }
 
 /**
@@ -23,14 +40,23 @@ export async function storedOffsets(dataSource: DataSource): Promise<StoredOffse
  * those events on top of the read model as it is. Right when the new log continues the old one's history (events
  * not applied yet); otherwise rebuild the read model instead. A running service picks it up within seconds.
  */
-export async function acceptLogFromStart(dataSource: DataSource, groupId: string, partitions?: { topic: string; partition: number }[]): Promise<number> {
+export async function acceptLogFromStart(
+  dataSource: DataSource,
+  groupId: string,
+  partitions?: { topic: string; partition: number }[],
+): Promise<number> {
   if (!partitions) {
-    const rows: unknown[] = await dataSource.query('delete from consumer_offsets where group_id = $1 returning 1', [groupId]);
+    const rows: unknown[] = await dataSource.query('delete from consumer_offsets where group_id = $1 returning 1', [
+      groupId,
+    ]);
     return countOf(rows);
   }
   let count = 0;
   for (const { topic, partition } of partitions) {
-    const rows: unknown[] = await dataSource.query('delete from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 returning 1', [groupId, topic, partition]);
+    const rows: unknown[] = await dataSource.query(
+      'delete from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 returning 1',
+      [groupId, topic, partition],
+    );
     count += countOf(rows);
   }
   return count;

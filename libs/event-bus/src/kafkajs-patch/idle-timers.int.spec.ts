@@ -26,7 +26,12 @@ describe('kafkajs clients idling against the real broker', () => {
     const kafka = createKafka('idle-timers-spec', testBrokers());
     const admin = kafka.admin();
     const producer = kafka.producer();
-    const consumer = kafka.consumer({ groupId: `idle-timers-${randomUUID()}`, maxWaitTimeInMs: 500, sessionTimeout: 6000, heartbeatInterval: 1000 });
+    const consumer = kafka.consumer({
+      groupId: `idle-timers-${randomUUID()}`,
+      maxWaitTimeInMs: 500,
+      sessionTimeout: 6000,
+      heartbeatInterval: 1000,
+    });
     let consumed = 0;
     try {
       await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);

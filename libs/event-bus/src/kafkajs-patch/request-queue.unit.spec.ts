@@ -2,7 +2,14 @@
 // libs/event-bus, but every service's Kafka clients are started from here, so the patch's proof lives with them.
 
 interface QueuedRequest {
-  entry: { correlationId: number; apiName: string; apiKey: number; apiVersion: number; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  entry: {
+    correlationId: number;
+    apiName: string;
+    apiKey: number;
+    apiVersion: number;
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  };
   expectResponse: boolean;
   sendRequest: () => void;
 }
@@ -18,7 +25,9 @@ interface RequestQueue {
 
 // kafkajs ships no types for its internals.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const RequestQueueClass = require('kafkajs/src/network/requestQueue') as new (options: Record<string, unknown>) => RequestQueue;
+const RequestQueueClass = require('kafkajs/src/network/requestQueue') as new (
+  options: Record<string, unknown>,
+) => RequestQueue;
 
 /** kafkajs's CHECK_PENDING_REQUESTS_INTERVAL: how often a queue with waiting requests looks at them. */
 const CHECK_PENDING_REQUESTS_INTERVAL = 10;
@@ -26,7 +35,14 @@ const CHECK_PENDING_REQUESTS_INTERVAL = 10;
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 function queueOf(maxInFlightRequests: number | null): RequestQueue {
-  return new RequestQueueClass({ maxInFlightRequests, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'spec', broker: 'spec:9092', logger: silent });
+  return new RequestQueueClass({
+    maxInFlightRequests,
+    requestTimeout: 30_000,
+    enforceRequestTimeout: false,
+    clientId: 'spec',
+    broker: 'spec:9092',
+    logger: silent,
+  });
 }
 
 let correlationId = 0;
@@ -36,7 +52,11 @@ function request(sent: number[]): { request: QueuedRequest; done: Promise<unknow
   const done = new Promise((r) => (resolve = r));
   return {
     done,
-    request: { entry: { correlationId: id, apiName: 'Fetch', apiKey: 1, apiVersion: 11, resolve, reject: () => undefined }, expectResponse: true, sendRequest: () => sent.push(id) },
+    request: {
+      entry: { correlationId: id, apiName: 'Fetch', apiKey: 1, apiVersion: 11, resolve, reject: () => undefined },
+      expectResponse: true,
+      sendRequest: () => sent.push(id),
+    },
   };
 }
 

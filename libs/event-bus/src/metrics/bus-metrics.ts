@@ -18,7 +18,13 @@ export function busMetrics(registry: Registry): BusMetrics {
   return {
     applied: metric(
       'event_bus_events_applied_total',
-      () => new Counter({ name: 'event_bus_events_applied_total', help: 'Events applied to read models.', labelNames: ['group', 'topic'], registers }),
+      () =>
+        new Counter({
+          name: 'event_bus_events_applied_total',
+          help: 'Events applied to read models.',
+          labelNames: ['group', 'topic'],
+          registers,
+        }),
     ),
     skipped: metric(
       'event_bus_events_skipped_total',
@@ -32,7 +38,13 @@ export function busMetrics(registry: Registry): BusMetrics {
     ),
     deadLetters: metric(
       'event_bus_dead_letters_total',
-      () => new Counter({ name: 'event_bus_dead_letters_total', help: 'Messages sent to <topic>.dlq, by error code.', labelNames: ['topic', 'code'], registers }),
+      () =>
+        new Counter({
+          name: 'event_bus_dead_letters_total',
+          help: 'Messages sent to <topic>.dlq, by error code.',
+          labelNames: ['topic', 'code'],
+          registers,
+        }),
     ),
     lag: metric(
       'event_bus_consumer_lag',
@@ -58,11 +70,22 @@ export function busMetrics(registry: Registry): BusMetrics {
     batchFailures: metric(
       'event_bus_batch_failures_total',
       () =>
-        new Counter({ name: 'event_bus_batch_failures_total', help: 'Batches rolled back by a non-contract error and retried.', labelNames: ['group'], registers }),
+        new Counter({
+          name: 'event_bus_batch_failures_total',
+          help: 'Batches rolled back by a non-contract error and retried.',
+          labelNames: ['group'],
+          registers,
+        }),
     ),
     outboxSize: metric(
       'event_bus_outbox_size',
-      () => new Gauge({ name: 'event_bus_outbox_size', help: 'Events waiting in event_outbox to be published.', labelNames: ['group'], registers }),
+      () =>
+        new Gauge({
+          name: 'event_bus_outbox_size',
+          help: 'Events waiting in event_outbox to be published.',
+          labelNames: ['group'],
+          registers,
+        }),
     ),
     refusedPartitions: metric(
       'event_bus_partitions_refused',

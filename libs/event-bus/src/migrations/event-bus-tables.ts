@@ -70,14 +70,18 @@ export class EventOutboxBatches1764000000000 implements MigrationInterface {
   name = 'EventOutboxBatches1764000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('alter table event_outbox add column batch bytea, add column messages integer not null default 1, alter column topic drop not null');
+    await queryRunner.query(
+      'alter table event_outbox add column batch bytea, add column messages integer not null default 1, alter column topic drop not null',
+    );
     await queryRunner.query(`
       do $$ begin
         alter table event_outbox alter column batch set compression lz4;
       exception when feature_not_supported then
         raise notice 'this Postgres has no lz4: the outbox batches are compressed with pglz';
       end $$`);
-    await queryRunner.query('alter table event_outbox add constraint event_outbox_one_form check ((batch is null) <> (topic is null))');
+    await queryRunner.query(
+      'alter table event_outbox add constraint event_outbox_one_form check ((batch is null) <> (topic is null))',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -85,7 +89,9 @@ export class EventOutboxBatches1764000000000 implements MigrationInterface {
       throw new Error('event_outbox holds batches: let the service publish them before migrating down');
     }
     await queryRunner.query('alter table event_outbox drop constraint event_outbox_one_form');
-    await queryRunner.query('alter table event_outbox drop column batch, drop column messages, alter column topic set not null');
+    await queryRunner.query(
+      'alter table event_outbox drop column batch, drop column messages, alter column topic set not null',
+    );
   }
 }
 
@@ -98,11 +104,15 @@ export class ConsumerOffsetsLogIdentity1764600000000 implements MigrationInterfa
   name = 'ConsumerOffsetsLogIdentity1764600000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('alter table consumer_offsets add column cluster_id text, add column last_offset bigint, add column last_timestamp bigint, add column last_digest bytea');
+    await queryRunner.query(
+      'alter table consumer_offsets add column cluster_id text, add column last_offset bigint, add column last_timestamp bigint, add column last_digest bytea',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('alter table consumer_offsets drop column cluster_id, drop column last_offset, drop column last_timestamp, drop column last_digest');
+    await queryRunner.query(
+      'alter table consumer_offsets drop column cluster_id, drop column last_offset, drop column last_timestamp, drop column last_digest',
+    );
   }
 }
 

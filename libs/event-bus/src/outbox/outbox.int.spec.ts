@@ -1,7 +1,21 @@
 import { DataSource } from 'typeorm';
 import { Topics } from '@push/contracts';
-import { createDatabase, createTestTopics, deleteTestTopics, dropDatabase, messageCount, readMessages, testBrokers, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
-import { EVENT_BUS_MIGRATIONS, EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000 } from '../migrations/event-bus-tables';
+import {
+  createDatabase,
+  createTestTopics,
+  deleteTestTopics,
+  dropDatabase,
+  messageCount,
+  readMessages,
+  testBrokers,
+  uniqueDatabaseUrl,
+  uniqueTopicPrefix,
+} from '@push/testing';
+import {
+  EVENT_BUS_MIGRATIONS,
+  EventBusTables1763856000000,
+  EventOutboxBinaryKeysAndHeaders1763870000000,
+} from '../migrations/event-bus-tables';
 import { EventProducer, RawMessage } from '../producer';
 import { drainOutbox, outboxSize, publishCommitted, writeOutbox } from './outbox';
 
@@ -12,7 +26,8 @@ const topic = prefix + Topics.UserEvents;
 const url = uniqueDatabaseUrl('outbox_spec');
 let producer: EventProducer;
 
-const dataSource = (migrations: DataSource['options']['migrations']) => new DataSource({ type: 'postgres', url, migrations, migrationsRun: false });
+const dataSource = (migrations: DataSource['options']['migrations']) =>
+  new DataSource({ type: 'postgres', url, migrations, migrationsRun: false });
 
 beforeAll(async () => {
   await createTestTopics(prefix, [Topics.UserEvents], 1);
@@ -44,7 +59,12 @@ describe('the outbox', () => {
     await db.initialize();
     await db.runMigrations();
     const batch: RawMessage[] = [
-      { topic, key: Buffer.from([0xff, 0x00, 0x01]), value: Buffer.from('binary-key'), headers: { trace: [Buffer.from('a'), Buffer.from('b')], codec: 'avro' } },
+      {
+        topic,
+        key: Buffer.from([0xff, 0x00, 0x01]),
+        value: Buffer.from('binary-key'),
+        headers: { trace: [Buffer.from('a'), Buffer.from('b')], codec: 'avro' },
+      },
       { topic, key: 'text-key', value: null },
     ];
     await db.transaction((tx) => writeOutbox(tx, batch));
@@ -70,7 +90,11 @@ describe('the outbox', () => {
     await db.initialize();
     const countBefore = await messageCount(topic);
     // 3 MiB: one produce request of it would exceed the broker's message.max.bytes (1 MiB) on this one partition.
-    const messages: RawMessage[] = Array.from({ length: 3072 }, (_, i) => ({ topic, key: `k${i}`, value: Buffer.alloc(1024, i % 256) }));
+    const messages: RawMessage[] = Array.from({ length: 3072 }, (_, i) => ({
+      topic,
+      key: `k${i}`,
+      value: Buffer.alloc(1024, i % 256),
+    }));
     const write = await db.transaction((tx) => writeOutbox(tx, messages));
     expect(await outboxSize(db)).toBe(3072);
 
@@ -89,7 +113,11 @@ describe('the outbox', () => {
     const otherProducer = new EventProducer({ brokers: testBrokers(), clientId: 'outbox-spec-other' });
     const countBefore = await messageCount(topic);
     for (let round = 0; round < 5; round++) {
-      const messages: RawMessage[] = Array.from({ length: 200 }, (_, i) => ({ topic, key: `r${round}-${i}`, value: Buffer.alloc(64, i) }));
+      const messages: RawMessage[] = Array.from({ length: 200 }, (_, i) => ({
+        topic,
+        key: `r${round}-${i}`,
+        value: Buffer.alloc(64, i),
+      }));
       const write = await db.transaction((tx) => writeOutbox(tx, messages));
       await Promise.all([publishCommitted(db, producer, [write]), drainOutbox(other, otherProducer)]);
     }

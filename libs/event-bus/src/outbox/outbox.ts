@@ -57,7 +57,10 @@ export interface OutboxWrite {
  */
 export async function writeOutbox(tx: EntityManager, messages: readonly RawMessage[]): Promise<OutboxWrite> {
   const batch = batchType.toBuffer(messages.map(toStored));
-  const [{ id }]: { id: string }[] = await tx.query('insert into event_outbox (batch, messages) values ($1, $2) returning id', [batch, messages.length]);
+  const [{ id }]: { id: string }[] = await tx.query(
+    'insert into event_outbox (batch, messages) values ($1, $2) returning id',
+    [batch, messages.length],
+  );
   return { id, messages };
 }
 
@@ -68,13 +71,18 @@ export async function writeOutbox(tx: EntityManager, messages: readonly RawMessa
  * Kafka's acknowledgement, so a crash in between leaves the rows for `drainOutbox` (sent twice, never lost). Throws when
  * Kafka or Postgres fails; the rows stay.
  */
-export async function publishCommitted(dataSource: DataSource, producer: EventProducer, writes: readonly OutboxWrite[]): Promise<number> {
+export async function publishCommitted(
+  dataSource: DataSource,
+  producer: EventProducer,
+  writes: readonly OutboxWrite[],
+): Promise<number> {
   return dataSource.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [DRAIN_LOCK]);
     // As a SELECT: TypeORM answers a bare DELETE … RETURNING with [rows, count] instead of the rows.
-    const deleted: { id: string }[] = await tx.query('with gone as (delete from event_outbox where id = any($1::bigint[]) returning id) select id::text as id from gone', [
-      writes.map((w) => w.id),
-    ]);
+    const deleted: { id: string }[] = await tx.query(
+      'with gone as (delete from event_outbox where id = any($1::bigint[]) returning id) select id::text as id from gone',
+      [writes.map((w) => w.id)],
+    );
     const present = new Set(deleted.map((row) => row.id));
     const messages = writes.filter((w) => present.has(w.id)).flatMap((w) => w.messages);
     if (messages.length > 0) await producer.sendRaw(messages);
@@ -92,14 +100,23 @@ export async function drainOutbox(dataSource: DataSource, producer: EventProduce
   for (;;) {
     const sent = await dataSource.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock($1)', [DRAIN_LOCK]);
-      const sizes: { id: string; messages: number }[] = await tx.query('select id, messages from event_outbox order by id limit 1000');
+      const sizes: { id: string; messages: number }[] = await tx.query(
+        'select id, messages from event_outbox order by id limit 1000',
+      );
       const ids: string[] = [];
-      for (let count = 0, i = 0; i < sizes.length && (i === 0 || count + sizes[i].messages <= DRAIN_MESSAGES_PER_CHUNK); i++) {
+      for (
+        let count = 0, i = 0;
+        i < sizes.length && (i === 0 || count + sizes[i].messages <= DRAIN_MESSAGES_PER_CHUNK);
+        i++
+      ) {
         ids.push(sizes[i].id);
         count += sizes[i].messages;
       }
       if (ids.length === 0) return 0;
-      const rows: OutboxRow[] = await tx.query('select id, batch, topic, key, value, headers from event_outbox where id = any($1::bigint[]) order by id', [ids]);
+      const rows: OutboxRow[] = await tx.query(
+        'select id, batch, topic, key, value, headers from event_outbox where id = any($1::bigint[]) order by id',
+        [ids],
+      );
       const messages = rows.flatMap(messagesOf);
       await producer.sendRaw(messages);
       await tx.query('delete from event_outbox where id = any($1::bigint[])', [ids]);
@@ -122,12 +139,22 @@ function toStored(m: RawMessage): StoredMessage {
     if (value === undefined) continue;
     headers[name] = (Array.isArray(value) ? value : [value]).map((v) => Buffer.from(v));
   }
-  return { topic: m.topic, key: typeof m.key === 'string' ? Buffer.from(m.key, 'utf8') : m.key, value: m.value, headers };
+  return {
+    topic: m.topic,
+    key: typeof m.key === 'string' ? Buffer.from(m.key, 'utf8') : m.key,
+    value: m.value,
+    headers,
+  };
 }
 
 function messagesOf(row: OutboxRow): RawMessage[] {
   if (row.batch) {
-    return (batchType.fromBuffer(row.batch) as StoredMessage[]).map(({ topic, key, value, headers }) => ({ topic, key, value, headers: loadHeaders(headers) }));
+    return (batchType.fromBuffer(row.batch) as StoredMessage[]).map(({ topic, key, value, headers }) => ({
+      topic,
+      key,
+      value,
+      headers: loadHeaders(headers),
+    }));
   }
   const headers: Record<string, Buffer[]> = {};
   for (const [name, values] of Object.entries(row.headers)) headers[name] = values.map((v) => Buffer.from(v, 'base64'));

@@ -6,7 +6,13 @@ describe('deadLetter (DESIGN §3.5)', () => {
     const value = Buffer.from('not avro');
     const trace = Buffer.from([0x01, 0x02]);
 
-    const letter = deadLetter('sdk.device-events.v1', 4, { key, value, headers: { trace }, offset: '1234' }, 'BAD_MAGIC', 'no C3 01 marker');
+    const letter = deadLetter(
+      'sdk.device-events.v1',
+      4,
+      { key, value, headers: { trace }, offset: '1234' },
+      'BAD_MAGIC',
+      'no C3 01 marker',
+    );
 
     expect(letter).toEqual({
       topic: 'sdk.device-events.v1.dlq',

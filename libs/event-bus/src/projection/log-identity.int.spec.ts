@@ -25,25 +25,35 @@ jest.setTimeout(180_000);
 const silent = pino({ level: 'silent' });
 
 function sessions(devices: number, idPrefix: string): SdkDeviceEvent[] {
-  return Array.from({ length: devices }, (_, d) => deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: `${idPrefix}${d}` }, 1_700_000_000_000 + d));
+  return Array.from({ length: devices }, (_, d) =>
+    deviceEvents.sessionStarted(
+      { workspace_id: 'ws', app_id: 'app', device_id: `${idPrefix}${d}` },
+      1_700_000_000_000 + d,
+    ),
+  );
 }
 
 async function publish(brokers: string[], prefix: string, events: SdkDeviceEvent[]): Promise<void> {
   const producer = new EventProducer({ brokers, clientId: 'spec-log-identity', topicPrefix: prefix });
   await producer.publish(
     Topics.DeviceEvents,
-    events.map((event) => ({ key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), event })),
+    events.map((event) => ({
+      key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+      event,
+    })),
   );
   await producer.disconnect();
 }
 
 async function counts(dataSource: DataSource): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
-  for (const r of await dataSource.query('select device_key, events from device_counts')) result[r.device_key] = r.events;
+  for (const r of await dataSource.query('select device_key, events from device_counts'))
+    result[r.device_key] = r.events;
   return result;
 }
 
-const once = (events: SdkDeviceEvent[]) => Object.fromEntries(events.map((e) => [MessageKeys.device(e.data.workspace_id, e.data.app_id, e.data.device_id), 1]));
+const once = (events: SdkDeviceEvent[]) =>
+  Object.fromEntries(events.map((e) => [MessageKeys.device(e.data.workspace_id, e.data.app_id, e.data.device_id), 1]));
 
 describe('a log the read model was not built from (real Kafka, real Postgres)', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -55,13 +65,29 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
   async function database(name: string) {
     const url = uniqueDatabaseUrl(`bus_${name}`);
     await createDatabase(url);
-    const dataSource = await new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001], migrationsRun: true }).initialize();
-    cleanups.push(() => dropDatabase(url), () => dataSource.destroy());
+    const dataSource = await new DataSource({
+      type: 'postgres',
+      url,
+      migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001],
+      migrationsRun: true,
+    }).initialize();
+    cleanups.push(
+      () => dropDatabase(url),
+      () => dataSource.destroy(),
+    );
     return dataSource;
   }
 
   function runner(brokers: string[], dataSource: DataSource, prefix: string, group: string, metrics = new Registry()) {
-    const r = new ProjectionRunner({ projection: countingProjection({ groupId: group }), brokers, dataSource, logger: silent, metrics, topicPrefix: prefix, sessionTimeoutMs: 6000 });
+    const r = new ProjectionRunner({
+      projection: countingProjection({ groupId: group }),
+      brokers,
+      dataSource,
+      logger: silent,
+      metrics,
+      topicPrefix: prefix,
+      sessionTimeoutMs: 6000,
+    });
     cleanups.push(() => r.stop());
     return r;
   }
@@ -84,7 +110,11 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
     await publish(old, prefix, before);
     const first = runner(old, dataSource, prefix, group);
     await first.start();
-    await eventually(async () => Object.keys(await counts(dataSource)).length === before.length, 30_000, 'old log applied');
+    await eventually(
+      async () => Object.keys(await counts(dataSource)).length === before.length,
+      30_000,
+      'old log applied',
+    );
     await first.stop();
     const builtFromOldLog = await counts(dataSource);
 
@@ -98,7 +128,11 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
     const metrics = new Registry();
     const second = runner(fresh.brokers, dataSource, prefix, group, metrics);
     await second.start();
-    await eventually(() => (second.health().details.refusedPartitions?.length ?? 0) === 2, 30_000, 'both partitions refused');
+    await eventually(
+      () => (second.health().details.refusedPartitions?.length ?? 0) === 2,
+      30_000,
+      'both partitions refused',
+    );
     const health = second.health();
     expect(health.up).toBe(false);
     expect(health.details.state).toBe('refusing');
@@ -113,7 +147,11 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
 
     // The operator accepts the new log from its start; the running service notices within seconds.
     expect(await acceptLogFromStart(dataSource, group)).toBe(2);
-    await eventually(async () => Object.keys(await counts(dataSource)).length === before.length + after.length, 30_000, 'new log applied');
+    await eventually(
+      async () => Object.keys(await counts(dataSource)).length === before.length + after.length,
+      30_000,
+      'new log applied',
+    );
     await eventually(() => second.isHealthy(), 10_000, 'healthy again');
     await second.stop();
     expect(await counts(dataSource)).toEqual({ ...builtFromOldLog, ...once(after) });
@@ -136,12 +174,19 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
     await publish(brokers, prefix, applied);
     const first = runner(brokers, dataSource, prefix, group);
     await first.start();
-    await eventually(async () => Object.keys(await counts(dataSource)).length === applied.length, 30_000, 'first events applied');
+    await eventually(
+      async () => Object.keys(await counts(dataSource)).length === applied.length,
+      30_000,
+      'first events applied',
+    );
     await first.stop();
 
     await publish(brokers, prefix, sessions(4, 'never-applied-'));
     const [{ high }] = await admin.fetchTopicOffsets(prefix + Topics.DeviceEvents);
-    await admin.deleteTopicRecords({ topic: prefix + Topics.DeviceEvents, partitions: [{ partition: 0, offset: high }] });
+    await admin.deleteTopicRecords({
+      topic: prefix + Topics.DeviceEvents,
+      partitions: [{ partition: 0, offset: high }],
+    });
     const kept = sessions(3, 'kept-');
     await publish(brokers, prefix, kept);
 
@@ -160,7 +205,11 @@ describe('a log the read model was not built from (real Kafka, real Postgres)', 
     const rebuilt = await database('deleted_rebuilt');
     const third = runner(brokers, rebuilt, prefix, group);
     await third.start();
-    await eventually(async () => Object.keys(await counts(rebuilt)).length === kept.length, 30_000, 'log applied to the rebuilt read model');
+    await eventually(
+      async () => Object.keys(await counts(rebuilt)).length === kept.length,
+      30_000,
+      'log applied to the rebuilt read model',
+    );
     await eventually(() => third.isHealthy(), 10_000, 'healthy');
     await third.stop();
     expect(await counts(rebuilt)).toEqual(once(kept));

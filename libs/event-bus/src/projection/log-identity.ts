@@ -24,7 +24,8 @@ export interface LogNow {
   logEndOffset: string;
 }
 
-export type RefusalReason = 'OTHER_CLUSTER' | 'LOG_END_BEFORE_STORED_OFFSET' | 'STORED_OFFSET_BEFORE_LOG_START' | 'LAST_APPLIED_MESSAGE_DIFFERS';
+export type RefusalReason =
+  'OTHER_CLUSTER' | 'LOG_END_BEFORE_STORED_OFFSET' | 'STORED_OFFSET_BEFORE_LOG_START' | 'LAST_APPLIED_MESSAGE_DIFFERS';
 
 export type Assessment =
   /** Consume from `offset`; when `verify` is set, the first message fetched there must be the last one applied. */
@@ -40,7 +41,10 @@ export function assessPartition(stored: StoredPosition | undefined, log: LogNow)
   if (!stored) return { kind: 'consume', offset: log.logStartOffset };
   const next = BigInt(stored.nextOffset);
   if (stored.clusterId !== null && stored.clusterId !== log.clusterId) {
-    return refuse('OTHER_CLUSTER', `the read model was built from Kafka cluster ${stored.clusterId}, the broker is cluster ${log.clusterId}`);
+    return refuse(
+      'OTHER_CLUSTER',
+      `the read model was built from Kafka cluster ${stored.clusterId}, the broker is cluster ${log.clusterId}`,
+    );
   }
   if (next > BigInt(log.logEndOffset)) {
     return refuse(
@@ -55,16 +59,33 @@ export function assessPartition(stored: StoredPosition | undefined, log: LogNow)
     );
   }
   const { lastOffset, lastTimestamp, lastDigest } = stored;
-  if (lastOffset === null || lastTimestamp === null || lastDigest === null || BigInt(lastOffset) < BigInt(log.logStartOffset)) {
+  if (
+    lastOffset === null ||
+    lastTimestamp === null ||
+    lastDigest === null ||
+    BigInt(lastOffset) < BigInt(log.logStartOffset)
+  ) {
     // No identity recorded (an older row), or the last applied message itself was deleted: the offsets are all we have.
     return { kind: 'consume', offset: stored.nextOffset };
   }
-  return { kind: 'consume', offset: lastOffset, verify: { offset: lastOffset, timestamp: lastTimestamp, digest: lastDigest } };
+  return {
+    kind: 'consume',
+    offset: lastOffset,
+    verify: { offset: lastOffset, timestamp: lastTimestamp, digest: lastDigest },
+  };
 }
 
 /** Is the first message fetched at the verified offset the one the read model applied last? */
-export function sameMessage(expected: { offset: string; timestamp: string; digest: Buffer }, first: { offset: string; timestamp: string; digest: Buffer } | undefined): boolean {
-  return first !== undefined && first.offset === expected.offset && first.timestamp === expected.timestamp && first.digest.equals(expected.digest);
+export function sameMessage(
+  expected: { offset: string; timestamp: string; digest: Buffer },
+  first: { offset: string; timestamp: string; digest: Buffer } | undefined,
+): boolean {
+  return (
+    first !== undefined &&
+    first.offset === expected.offset &&
+    first.timestamp === expected.timestamp &&
+    first.digest.equals(expected.digest)
+  );
 }
 
 /** SHA-1 of a message's key and value, each length-prefixed (so that key and value cannot trade bytes). */

@@ -5,7 +5,17 @@ import { EachBatchPayload, KafkaJSNonRetriableError, KafkaMessage } from 'kafkaj
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { MessageKeys, SCHEMA_VERSIONS, SchemaRegistry, SdkDeviceEvent, Topics, decodeEvent, dlqTopicOf, encodeEvent, loadSchemaVersions } from '@push/contracts';
+import {
+  MessageKeys,
+  SCHEMA_VERSIONS,
+  SchemaRegistry,
+  SdkDeviceEvent,
+  Topics,
+  decodeEvent,
+  dlqTopicOf,
+  encodeEvent,
+  loadSchemaVersions,
+} from '@push/contracts';
 import {
   createDatabase,
   createTestTopics,
@@ -62,7 +72,8 @@ function expectedRows(events: SdkDeviceEvent[]): Rows {
 
 async function rows(dataSource: DataSource): Promise<Rows> {
   const result: Rows = {};
-  for (const r of await dataSource.query('select device_key, events, last_type from device_counts')) result[r.device_key] = { events: r.events, last_type: r.last_type };
+  for (const r of await dataSource.query('select device_key, events, last_type from device_counts'))
+    result[r.device_key] = { events: r.events, last_type: r.last_type };
   return result;
 }
 
@@ -75,23 +86,36 @@ async function publish(prefix: string, events: SdkDeviceEvent[]): Promise<void> 
   const producer = new EventProducer({ brokers, clientId: 'spec-producer', topicPrefix: prefix });
   await producer.publish(
     Topics.DeviceEvents,
-    events.map((event) => ({ key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id), event })),
+    events.map((event) => ({
+      key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+      event,
+    })),
   );
   await producer.disconnect();
 }
 
 async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
-  const matching = metric?.values.filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value)) ?? [];
+  const matching =
+    metric?.values.filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value)) ?? [];
   return matching.reduce((sum, v) => sum + v.value, 0);
 }
 
 /** Runs the crash child until it kills itself; returns the signal it died of. */
-async function runChildUntilKilled(url: string, prefix: string, group: string, ...mode: string[]): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'fixtures/crash-child.ts'), url, prefix, group, ...mode], {
-    cwd: repoRoot,
-    stdio: 'ignore',
-  });
+async function runChildUntilKilled(
+  url: string,
+  prefix: string,
+  group: string,
+  ...mode: string[]
+): Promise<NodeJS.Signals | null> {
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', join(__dirname, 'fixtures/crash-child.ts'), url, prefix, group, ...mode],
+    {
+      cwd: repoRoot,
+      stdio: 'ignore',
+    },
+  );
   return new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
 }
 
@@ -106,11 +130,28 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const url = uniqueDatabaseUrl(`bus_${name}`);
     await createTestTopics(prefix, [Topics.DeviceEvents, Topics.UserEvents], partitions);
     await createDatabase(url);
-    const dataSource = await new DataSource({ type: 'postgres', url, migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001], migrationsRun: true }).initialize();
-    cleanups.push(() => deleteTestTopics(prefix), () => dropDatabase(url), () => dataSource.destroy());
+    const dataSource = await new DataSource({
+      type: 'postgres',
+      url,
+      migrations: [...EVENT_BUS_MIGRATIONS, DeviceCounts1763856000001],
+      migrationsRun: true,
+    }).initialize();
+    cleanups.push(
+      () => deleteTestTopics(prefix),
+      () => dropDatabase(url),
+      () => dataSource.destroy(),
+    );
     const group = `${name}-${prefix}`;
     function runner(options: Partial<ProjectionRunnerOptions<DeviceTopic>> = {}): ProjectionRunner<DeviceTopic> {
-      const r = new ProjectionRunner({ projection: countingProjection({ groupId: group }), brokers, dataSource, logger: silent, metrics: new Registry(), topicPrefix: prefix, ...options });
+      const r = new ProjectionRunner({
+        projection: countingProjection({ groupId: group }),
+        brokers,
+        dataSource,
+        logger: silent,
+        metrics: new Registry(),
+        topicPrefix: prefix,
+        ...options,
+      });
       cleanups.push(() => r.stop());
       return r;
     }
@@ -134,7 +175,11 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await again.start();
     const more = eventStream(5, 2, 'more-');
     await publish(prefix, more);
-    await eventually(async () => (await total(dataSource)) === first.length + more.length, 20_000, 'new events applied');
+    await eventually(
+      async () => (await total(dataSource)) === first.length + more.length,
+      20_000,
+      'new events applied',
+    );
     await again.stop();
 
     expect(await rows(dataSource)).toEqual({ ...afterCleanRun, ...expectedRows(more) });
@@ -148,26 +193,38 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await first.start();
     await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'all events applied');
     await first.stop();
-    const stored = await dataSource.query('select partition, next_offset from consumer_offsets where group_id = $1 order by partition', [group]);
+    const stored = await dataSource.query(
+      'select partition, next_offset from consumer_offsets where group_id = $1 order by partition',
+      [group],
+    );
 
     await rewindGroup(prefix + group, source);
     const seen: string[] = [];
     const counting = countingProjection({ groupId: group });
-    const recording: Projection<DeviceTopic> = { ...counting, apply: (batch, tx) => (seen.push(...batch.map((e) => `${e.partition}:${e.offset}`)), counting.apply(batch, tx)) };
+    const recording: Projection<DeviceTopic> = {
+      ...counting,
+      apply: (batch, tx) => (seen.push(...batch.map((e) => `${e.partition}:${e.offset}`)), counting.apply(batch, tx)),
+    };
     const metrics = new Registry();
     const second = runner({ projection: recording, metrics });
     await second.start();
     await eventually(() => second.isHealthy(), 10_000, 'consumer joined');
     const more = eventStream(3, 1, 'late-');
     await publish(prefix, more);
-    await eventually(async () => (await total(dataSource)) === events.length + more.length, 20_000, 'new events applied');
+    await eventually(
+      async () => (await total(dataSource)) === events.length + more.length,
+      20_000,
+      'new events applied',
+    );
     await second.stop();
 
     expect(stored).toHaveLength(3);
     expect(seen).toHaveLength(more.length);
     for (const position of seen) {
       const [partition, offset] = position.split(':').map(Number);
-      expect(offset).toBeGreaterThanOrEqual(Number(stored.find((s: { partition: number }) => s.partition === partition).next_offset));
+      expect(offset).toBeGreaterThanOrEqual(
+        Number(stored.find((s: { partition: number }) => s.partition === partition).next_offset),
+      );
     }
     expect(await metricValue(metrics, 'event_bus_events_skipped_total')).toBe(0);
     expect(await rows(dataSource)).toEqual(expectedRows([...events, ...more]));
@@ -182,15 +239,30 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const appliedElsewhere = eventStream(5, 4);
     await dataSource.transaction(async (tx) => {
       await countingProjection({ groupId: group }).apply(
-        appliedElsewhere.map((event, offset) => ({ topic: Topics.DeviceEvents, partition: 0, offset: String(offset), key: null, timestamp: 0, event })),
+        appliedElsewhere.map((event, offset) => ({
+          topic: Topics.DeviceEvents,
+          partition: 0,
+          offset: String(offset),
+          key: null,
+          timestamp: 0,
+          event,
+        })),
         tx,
       );
-      await tx.query('insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, 0, $3)', [group, Topics.DeviceEvents, appliedElsewhere.length]);
+      await tx.query('insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, 0, $3)', [
+        group,
+        Topics.DeviceEvents,
+        appliedElsewhere.length,
+      ]);
     });
 
     const later = eventStream(5, 1, 'later-');
     await publish(prefix, [...appliedElsewhere, ...later]);
-    await eventually(async () => (await total(dataSource)) === appliedElsewhere.length + later.length, 20_000, 'later events applied');
+    await eventually(
+      async () => (await total(dataSource)) === appliedElsewhere.length + later.length,
+      20_000,
+      'later events applied',
+    );
     await consumer.stop();
 
     expect(await metricValue(metrics, 'event_bus_events_skipped_total')).toBe(appliedElsewhere.length);
@@ -210,7 +282,11 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     // The killed member's partitions move once its session (6 s, the broker's minimum) expires.
     const restarted = runner({ sessionTimeoutMs: 6000 });
     await restarted.start();
-    await eventually(async () => (await total(dataSource)) >= events.length, 30_000, 'all events applied after restart');
+    await eventually(
+      async () => (await total(dataSource)) >= events.length,
+      30_000,
+      'all events applied after restart',
+    );
     await restarted.stop();
 
     expect(await rows(dataSource)).toEqual(expectedRows(events));
@@ -226,9 +302,14 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const unknownFingerprint = Buffer.from(valid1);
     unknownFingerprint.writeBigUInt64LE(7n, 2);
     const permissionChanged = SCHEMA_VERSIONS.find((v) => v.record === 'PushPermissionChanged')!.schema;
-    const forged = Type.forSchema(JSON.parse(JSON.stringify(permissionChanged).replace('"NOT_DETERMINED"]', '"NOT_DETERMINED","BANANA"]')));
+    const forged = Type.forSchema(
+      JSON.parse(JSON.stringify(permissionChanged).replace('"NOT_DETERMINED"]', '"NOT_DETERMINED","BANANA"]')),
+    );
     const permission = deviceEvents.pushPermissionChanged(device('x'), 4, 'DENIED');
-    const wrongEnumSymbol = Buffer.concat([encodeEvent(Topics.DeviceEvents, permission).subarray(0, 10), forged.toBuffer({ ...permission.data, push_permission: 'BANANA' })]);
+    const wrongEnumSymbol = Buffer.concat([
+      encodeEvent(Topics.DeviceEvents, permission).subarray(0, 10),
+      forged.toBuffer({ ...permission.data, push_permission: 'BANANA' }),
+    ]);
     const wrongTopic = encodeEvent(Topics.UserEvents, {
       type: 'PushSubscriptionSet',
       data: { event_id: 'e', workspace_id: 'ws', user_id: 'u', occurred_at: 5, state: 'SUBSCRIBED', source: 'SDK' },
@@ -247,7 +328,14 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     ];
     const producer = new EventProducer({ brokers, clientId: 'spec-poison' });
     const binaryHeader = Buffer.from([0xff, 0x00, 0xc3]);
-    await producer.sendRaw(sent.map(([value]): RawMessage => ({ topic: source, key, value, headers: { 'trace-id': 'abc', binary: binaryHeader } })));
+    await producer.sendRaw(
+      sent.map(([value]): RawMessage => ({
+        topic: source,
+        key,
+        value,
+        headers: { 'trace-id': 'abc', binary: binaryHeader },
+      })),
+    );
     await producer.disconnect();
 
     const metrics = new Registry();
@@ -276,8 +364,15 @@ describe('projection runner (real Kafka, real Postgres)', () => {
       expect(m.headers?.['dlq-error']?.toString().length).toBeGreaterThan(0);
     });
     expect(dead.at(-1)?.headers?.['dlq-error']?.toString()).toMatch(/not registered/);
-    expect(await metricValue(metrics, 'event_bus_dead_letters_total', { topic: Topics.DeviceEvents, code: 'CONTRACT_VIOLATION' })).toBe(2);
-    expect(await metricValue(metrics, 'event_bus_dead_letters_total', { topic: Topics.DeviceEvents, code: 'BAD_MAGIC' })).toBe(1);
+    expect(
+      await metricValue(metrics, 'event_bus_dead_letters_total', {
+        topic: Topics.DeviceEvents,
+        code: 'CONTRACT_VIOLATION',
+      }),
+    ).toBe(2);
+    expect(
+      await metricValue(metrics, 'event_bus_dead_letters_total', { topic: Topics.DeviceEvents, code: 'BAD_MAGIC' }),
+    ).toBe(1);
     expect(await metricValue(metrics, 'event_bus_dead_letters_total')).toBe(poison.length);
   });
 
@@ -298,11 +393,19 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const consumer = runner({ projection: flaky, metrics, retry: { initialMs: 300, maxMs: 300 } });
     await consumer.start();
 
-    await eventually(async () => (await metricValue(metrics, 'event_bus_batch_failures_total')) >= 1, 10_000, 'a failed batch');
+    await eventually(
+      async () => (await metricValue(metrics, 'event_bus_batch_failures_total')) >= 1,
+      10_000,
+      'a failed batch',
+    );
     expect(consumer.isHealthy()).toBe(false);
     expect(await total(dataSource)).toBe(0);
     expect(await dataSource.query('select * from consumer_offsets')).toEqual([]);
-    await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'events applied after the retries');
+    await eventually(
+      async () => (await total(dataSource)) === events.length,
+      20_000,
+      'events applied after the retries',
+    );
     await consumer.stop();
 
     expect(await metricValue(metrics, 'event_bus_batch_failures_total')).toBe(3);
@@ -331,7 +434,9 @@ describe('projection runner (real Kafka, real Postgres)', () => {
 
     const published = prefix + Topics.UserEvents;
     const count = await messageCount(published);
-    const ids = (await readMessages(published, count)).map((m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id);
+    const ids = (await readMessages(published, count)).map(
+      (m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id,
+    );
     expect(new Set(ids)).toEqual(new Set(expectedIds));
     if (moment === 'before-send') expect(ids).toHaveLength(expectedIds.length);
     else expect(ids.length).toBeGreaterThan(expectedIds.length);
@@ -346,18 +451,30 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const internals = consumer as unknown as { onBatch: (payload: EachBatchPayload) => Promise<void> };
     const onBatch = internals.onBatch.bind(consumer);
     internals.onBatch = (payload) =>
-      onBatch({ ...payload, commitOffsetsIfNecessary: () => Promise.reject(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })) });
+      onBatch({
+        ...payload,
+        commitOffsetsIfNecessary: () =>
+          Promise.reject(Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' })),
+      });
     await consumer.start();
     await publish(prefix, events);
     await eventually(async () => (await total(dataSource)) === events.length, 20_000, 'all events applied');
     const published = prefix + Topics.UserEvents;
-    await eventually(async () => (await messageCount(published)) === expectedIds.length, 10_000, 'outputs published while running');
+    await eventually(
+      async () => (await messageCount(published)) === expectedIds.length,
+      10_000,
+      'outputs published while running',
+    );
     await consumer.stop();
 
-    const ids = (await readMessages(published, expectedIds.length)).map((m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id);
+    const ids = (await readMessages(published, expectedIds.length)).map(
+      (m) => decodeEvent(Topics.UserEvents, m.value as Buffer).data.event_id,
+    );
     expect(ids).toEqual(expectedIds);
     expect(await outboxSize(dataSource)).toBe(0);
-    expect(await dataSource.query('select count(*)::int as n from consumer_offsets where group_id = $1', [group])).toEqual([{ n: 1 }]);
+    expect(
+      await dataSource.query('select count(*)::int as n from consumer_offsets where group_id = $1', [group]),
+    ).toEqual([{ n: 1 }]);
   });
 
   it('restarts a consumer kafkajs gave up on (a non-retriable error), reporting it as crashed meanwhile', async () => {
@@ -376,22 +493,33 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await consumer.start();
     const events = eventStream(4, 2);
     await publish(prefix, events);
-    await eventually(async () => (await total(dataSource)) === events.length, 30_000, 'events applied after the restart');
+    await eventually(
+      async () => (await total(dataSource)) === events.length,
+      30_000,
+      'events applied after the restart',
+    );
     await eventually(() => consumer.isHealthy(), 10_000, 'healthy again');
     clearInterval(watch);
     expect(states).toContain('crashed');
-    expect(consumer.health().details).toMatchObject({ state: 'consuming', lastCrash: 'not authorised to read the topic', restartsAfterCrash: 1 });
+    expect(consumer.health().details).toMatchObject({
+      state: 'consuming',
+      lastCrash: 'not authorised to read the topic',
+      restartsAfterCrash: 1,
+    });
     await consumer.stop();
     expect(await rows(dataSource)).toEqual(expectedRows(events));
   });
 
-  it("passes the gaps a transactional producer leaves (commit markers, aborted records) and applies only committed records", async () => {
+  it('passes the gaps a transactional producer leaves (commit markers, aborted records) and applies only committed records', async () => {
     const { dataSource, runner, source } = await setup('transactional', 1);
     const kafka = createKafka('spec-transactional', brokers);
     const producer = kafka.producer({ transactionalId: `spec-${source}`, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const device = (id: string) => ({ workspace_id: 'ws', app_id: 'app', device_id: id });
-    const message = (id: string, at: number) => ({ key: 'ws:app:tx', value: encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device(id), at)) });
+    const message = (id: string, at: number) => ({
+      key: 'ws:app:tx',
+      value: encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(device(id), at)),
+    });
     const consumer = runner();
     await consumer.start();
     // Each round starts where the last commit marker stands: the next batch begins past the stored offset.
@@ -401,7 +529,10 @@ describe('projection runner (real Kafka, real Postgres)', () => {
       await aborted.send({ topic: source, messages: [message(`aborted-${round}`, round)] });
       await aborted.abort();
       const kept = await producer.transaction();
-      await kept.send({ topic: source, messages: [message(`kept-${round}-a`, round), message(`kept-${round}-b`, round)] });
+      await kept.send({
+        topic: source,
+        messages: [message(`kept-${round}-a`, round), message(`kept-${round}-b`, round)],
+      });
       await kept.commit();
       committed.push(`ws:app:kept-${round}-a`, `ws:app:kept-${round}-b`);
       await eventually(async () => (await total(dataSource)) === committed.length, 20_000, `round ${round} applied`);
@@ -423,11 +554,16 @@ describe('projection runner (real Kafka, real Postgres)', () => {
       ...counting,
       async apply(batch, tx) {
         // A column the value does not fit: smallint overflow, SQLSTATE 22003, like an out-of-range date or a NUL.
-        for (const { event } of batch) if (event.data.device_id.startsWith('huge')) await tx.query('select $1::smallint', [70_000]);
+        for (const { event } of batch)
+          if (event.data.device_id.startsWith('huge')) await tx.query('select $1::smallint', [70_000]);
         return counting.apply(batch, tx);
       },
     };
-    const events = [...eventStream(6, 2, 'a-'), deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'huge' }, 1), ...eventStream(6, 2, 'b-')];
+    const events = [
+      ...eventStream(6, 2, 'a-'),
+      deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'huge' }, 1),
+      ...eventStream(6, 2, 'b-'),
+    ];
     await publish(prefix, events);
     const metrics = new Registry();
     const consumer = runner({ projection: storing, metrics, retry: { initialMs: 10, maxMs: 10 } });
@@ -450,11 +586,17 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const buggy: Projection<DeviceTopic> = {
       ...counting,
       async apply(batch, tx) {
-        for (const { event } of batch) if (brokenForAll || event.data.device_id === 'cursed') throw new Error(`no state for ${brokenForAll ? 'any device' : 'cursed'}`);
+        for (const { event } of batch)
+          if (brokenForAll || event.data.device_id === 'cursed')
+            throw new Error(`no state for ${brokenForAll ? 'any device' : 'cursed'}`);
         return counting.apply(batch, tx);
       },
     };
-    const events = [...eventStream(4, 1, 'a-'), deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'cursed' }, 1), ...eventStream(4, 1, 'b-')];
+    const events = [
+      ...eventStream(4, 1, 'a-'),
+      deviceEvents.sessionStarted({ workspace_id: 'ws', app_id: 'app', device_id: 'cursed' }, 1),
+      ...eventStream(4, 1, 'b-'),
+    ];
     await publish(prefix, events);
     const metrics = new Registry();
     const consumer = runner({ projection: buggy, metrics, retry: { initialMs: 10, maxMs: 10 } });
@@ -491,7 +633,10 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     await eventually(async () => (await total(dataSource)) === 2, 20_000, 'valid events applied');
     await consumer.stop();
 
-    expect(dead.map((m) => m.headers?.['dlq-error-code']?.toString())).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION']);
+    expect(dead.map((m) => m.headers?.['dlq-error-code']?.toString())).toEqual([
+      'CONTRACT_VIOLATION',
+      'CONTRACT_VIOLATION',
+    ]);
     expect(dead[0].headers?.['dlq-error']?.toString()).toMatch(/device_id contains a NUL character/);
     expect(dead[1].headers?.['dlq-error']?.toString()).toMatch(/occurred_at is -5/);
     expect(Object.keys(await rows(dataSource)).sort()).toEqual(['ws:app:ok-1', 'ws:app:ok-2']);
@@ -507,8 +652,18 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     let entered!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));
     const counting = countingProjection({ groupId: group });
-    const slow: Projection<DeviceTopic> = { ...counting, apply: async (batch, tx) => (entered(), await released, counting.apply(batch, tx)) };
-    type Internals = { applyInTransaction(topic: DeviceTopic, partition: number, messages: KafkaMessage[], rejected: Map<string, unknown>): Promise<unknown> };
+    const slow: Projection<DeviceTopic> = {
+      ...counting,
+      apply: async (batch, tx) => (entered(), await released, counting.apply(batch, tx)),
+    };
+    type Internals = {
+      applyInTransaction(
+        topic: DeviceTopic,
+        partition: number,
+        messages: KafkaMessage[],
+        rejected: Map<string, unknown>,
+      ): Promise<unknown>;
+    };
     const revoked = runner({ projection: slow }) as unknown as Internals;
     const owner = runner() as unknown as Internals;
 
@@ -537,12 +692,22 @@ describe('projection runner (real Kafka, real Postgres)', () => {
     const producer = new EventProducer({ brokers, clientId: 'spec-versions' });
     await producer.sendRaw([
       { topic: source, key: 'ws:app:old-sdk', value: encodeEvent(Topics.DeviceEvents, written) },
-      { topic: source, key: 'ws:app:new-sdk', value: schemas.encode(Topics.DeviceEvents, { type: 'TokenRegistered', data: { ...newer.data, sdk_version: '5.1.0' } } as never) },
+      {
+        topic: source,
+        key: 'ws:app:new-sdk',
+        value: schemas.encode(Topics.DeviceEvents, {
+          type: 'TokenRegistered',
+          data: { ...newer.data, sdk_version: '5.1.0' },
+        } as never),
+      },
     ]);
     await producer.disconnect();
     const received: ConsumedEvent<DeviceTopic>[] = [];
     const counting = countingProjection({ groupId: group });
-    const consumer = runner({ projection: { ...counting, apply: (batch, tx) => (received.push(...batch), counting.apply(batch, tx)) }, schemas });
+    const consumer = runner({
+      projection: { ...counting, apply: (batch, tx) => (received.push(...batch), counting.apply(batch, tx)) },
+      schemas,
+    });
     await consumer.start();
     await eventually(() => received.length === 2, 10_000, 'both versions applied');
     await consumer.stop();

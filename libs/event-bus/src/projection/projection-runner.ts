@@ -63,7 +63,10 @@ export interface RefusedPartition {
 
 export interface RunnerHealth {
   up: boolean;
-  details: { state: RunnerState; failingBatches: number; refusedPartitions?: RefusedPartition[] } & Record<string, unknown>;
+  details: { state: RunnerState; failingBatches: number; refusedPartitions?: RefusedPartition[] } & Record<
+    string,
+    unknown
+  >;
 }
 
 type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; nextOffset: string };
@@ -161,7 +164,12 @@ export class ProjectionRunner<T extends TopicName> {
     this.ownsProducer = !options.producer;
     this.producer =
       options.producer ??
-      new EventProducer({ brokers: options.brokers, clientId: `${options.projection.groupId}-producer`, logger: options.logger, topicPrefix: this.prefix });
+      new EventProducer({
+        brokers: options.brokers,
+        clientId: `${options.projection.groupId}-producer`,
+        logger: options.logger,
+        topicPrefix: this.prefix,
+      });
     this.metrics = busMetrics(options.metrics);
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
@@ -206,7 +214,8 @@ export class ProjectionRunner<T extends TopicName> {
    * nothing connected and may be attempted again.
    */
   async start(): Promise<void> {
-    if (this.phase !== 'new') throw new Error(`the runner of ${this.projection.groupId} is ${this.phase}: start it once`);
+    if (this.phase !== 'new')
+      throw new Error(`the runner of ${this.projection.groupId} is ${this.phase}: start it once`);
     this.phase = 'starting';
     try {
       await this.producer.connect();
@@ -250,7 +259,8 @@ export class ProjectionRunner<T extends TopicName> {
 
   private async runConsumer(): Promise<void> {
     await this.consumer.connect();
-    for (const topic of this.projection.topics) await this.consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
+    for (const topic of this.projection.topics)
+      await this.consumer.subscribe({ topic: this.prefix + topic, fromBeginning: true });
     if (this.stopped()) {
       // stop() came while this was connecting: leave nothing connected behind it.
       await this.consumer.disconnect();
@@ -306,7 +316,9 @@ export class ProjectionRunner<T extends TopicName> {
       resolveOffset(messages[messages.length - 1].offset);
       // Kafka's committed offsets are only a hint (the stored offsets are the truth): a failed commit, for instance
       // during a rebalance, changes nothing that matters and must not fail a batch that has committed.
-      await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.nextOffset }] }] }).catch((error) =>
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: outcome.nextOffset }] }],
+      }).catch((error) =>
         this.log.debug({ err: error, topic, partition: batch.partition }, 'Kafka offset commit failed (a hint only)'),
       );
       const lag = BigInt(batch.highWatermark) - BigInt(outcome.nextOffset);
@@ -315,7 +327,8 @@ export class ProjectionRunner<T extends TopicName> {
       // when more than a few batches' outputs are still unpublished (bounded memory, and Kafka sets the pace).
       if (this.committed.length > 0) {
         const publishing = this.drainOutbox();
-        if (this.committed.reduce((n, slot) => n + slot.write.messages.length, 0) > MAX_UNPUBLISHED_MESSAGES) await publishing;
+        if (this.committed.reduce((n, slot) => n + slot.write.messages.length, 0) > MAX_UNPUBLISHED_MESSAGES)
+          await publishing;
       }
     }
   }
@@ -332,7 +345,14 @@ export class ProjectionRunner<T extends TopicName> {
     if (!gate) return null;
     if (gate.verified) return batch.messages;
     const assessment = await gate.assessment;
-    if (!isRunning() || isStale() || this.gates.get(key) !== gate || assessment === undefined || assessment.kind === 'refuse') return null;
+    if (
+      !isRunning() ||
+      isStale() ||
+      this.gates.get(key) !== gate ||
+      assessment === undefined ||
+      assessment.kind === 'refuse'
+    )
+      return null;
     const from = assessment.verify?.offset ?? assessment.offset;
     // Where this batch was fetched from must be where the assessment said to start: kafkajs starts a partition never
     // applied at the log start on its own (no committed offset, `fromBeginning`), so that batch is kept, not refetched.
@@ -346,14 +366,21 @@ export class ProjectionRunner<T extends TopicName> {
       const found = { offset: first.offset, timestamp: first.timestamp, digest: messageDigest(first.key, first.value) };
       if (!sameMessage(assessment.verify, found)) {
         const stored = this.stored.get(key);
-        this.refuse(batch.topic, batch.partition, {
-          kind: 'refuse',
-          reason: 'LAST_APPLIED_MESSAGE_DIFFERS',
-          message:
-            first.offset === assessment.verify.offset
-              ? `the message at offset ${first.offset} is not the one the read model applied last (timestamp ${first.timestamp}, expected ${assessment.verify.timestamp}, or other key/value): the log was replaced`
-              : `the log has no message at offset ${assessment.verify.offset}, the last one the read model applied (the first one there is at ${first.offset}): the log was replaced`,
-        }, stored?.nextOffset ?? '?', null, batch.highWatermark);
+        this.refuse(
+          batch.topic,
+          batch.partition,
+          {
+            kind: 'refuse',
+            reason: 'LAST_APPLIED_MESSAGE_DIFFERS',
+            message:
+              first.offset === assessment.verify.offset
+                ? `the message at offset ${first.offset} is not the one the read model applied last (timestamp ${first.timestamp}, expected ${assessment.verify.timestamp}, or other key/value): the log was replaced`
+                : `the log has no message at offset ${assessment.verify.offset}, the last one the read model applied (the first one there is at ${first.offset}): the log was replaced`,
+          },
+          stored?.nextOffset ?? '?',
+          null,
+          batch.highWatermark,
+        );
         return null;
       }
       gate.verified = true;
@@ -371,11 +398,20 @@ export class ProjectionRunner<T extends TopicName> {
    * (`UNPROCESSABLE`) and its neighbours applied. Any other error (database down, a race) rolls back, waits with
    * growing backoff and tries again — nothing is committed or dead-lettered meanwhile, and the partition waits.
    */
-  private async applyUntilDone(topic: T, partition: number, messages: KafkaMessage[], payload: EachBatchPayload, rejected: Rejections): Promise<Outcome | 'stopped'> {
+  private async applyUntilDone(
+    topic: T,
+    partition: number,
+    messages: KafkaMessage[],
+    payload: EachBatchPayload,
+    rejected: Rejections,
+  ): Promise<Outcome | 'stopped'> {
     let lastError = '';
     let sameErrors = 0;
-    for (let failures = 0; ; ) {
-      const heartbeats = setInterval(() => void payload.heartbeat().catch(() => undefined), this.options.heartbeatIntervalMs ?? HEARTBEAT_MS);
+    for (let failures = 0; ;) {
+      const heartbeats = setInterval(
+        () => void payload.heartbeat().catch(() => undefined),
+        this.options.heartbeatIntervalMs ?? HEARTBEAT_MS,
+      );
       const timer = this.metrics.batchSeconds.startTimer({ group: this.projection.groupId });
       try {
         const outcome = await this.applyInTransaction(topic, partition, messages, rejected);
@@ -384,7 +420,12 @@ export class ProjectionRunner<T extends TopicName> {
         if (outcome.applied > 0) this.isolationsInARow = 0;
         return outcome;
       } catch (error) {
-        if (error instanceof ContractViolation && error.event.partition === partition && !rejected.has(error.event.offset) && isIn(messages, error.event.offset)) {
+        if (
+          error instanceof ContractViolation &&
+          error.event.partition === partition &&
+          !rejected.has(error.event.offset) &&
+          isIn(messages, error.event.offset)
+        ) {
           rejected.set(error.event.offset, { code: 'CONTRACT_VIOLATION', reason: error.reason });
           continue;
         }
@@ -406,8 +447,16 @@ export class ProjectionRunner<T extends TopicName> {
         // race the retry wins at once; anything that fails again backs off.
         const conflict = failures === 1 && kind === 'conflict';
         const delay = conflict ? 0 : retryDelayMs(failures, this.options.retry);
-        if (conflict) this.log.warn({ err: error, topic, partition, offset: messages[0].offset }, 'batch conflicted with a concurrent transaction; retrying now');
-        else this.log.error({ err: error, topic, partition, offset: messages[0].offset, failures, retryInMs: delay }, 'batch rolled back; retrying');
+        if (conflict)
+          this.log.warn(
+            { err: error, topic, partition, offset: messages[0].offset },
+            'batch conflicted with a concurrent transaction; retrying now',
+          );
+        else
+          this.log.error(
+            { err: error, topic, partition, offset: messages[0].offset, failures, retryInMs: delay },
+            'batch rolled back; retrying',
+          );
         if (!(await this.sleepWhileRunning(delay, payload))) {
           this.failingBatches--;
           return 'stopped';
@@ -431,8 +480,14 @@ export class ProjectionRunner<T extends TopicName> {
     if (pending.length === 1) {
       const culprit = pending[0];
       this.isolationsInARow++;
-      this.log.error({ topic, partition, offset: culprit.offset, error }, 'a message fails alone every time; dead-lettering it');
-      rejected.set(culprit.offset, { code: 'UNPROCESSABLE', reason: `applying the message fails every time: ${error}` });
+      this.log.error(
+        { topic, partition, offset: culprit.offset, error },
+        'a message fails alone every time; dead-lettering it',
+      );
+      rejected.set(culprit.offset, {
+        code: 'UNPROCESSABLE',
+        reason: `applying the message fails every time: ${error}`,
+      });
       return this.applyUntilDone(topic, partition, messages, payload, rejected);
     }
     const half = Math.ceil(messages.length / 2);
@@ -448,7 +503,12 @@ export class ProjectionRunner<T extends TopicName> {
     };
   }
 
-  private async applyInTransaction(topic: T, partition: number, messages: KafkaMessage[], rejected: Rejections): Promise<Outcome> {
+  private async applyInTransaction(
+    topic: T,
+    partition: number,
+    messages: KafkaMessage[],
+    rejected: Rejections,
+  ): Promise<Outcome> {
     const { groupId } = this.projection;
     let slot: CommitSlot | undefined;
     let committedPosition: StoredPosition | undefined;
@@ -488,7 +548,16 @@ export class ProjectionRunner<T extends TopicName> {
         await tx.query(
           `update consumer_offsets set next_offset = $4, cluster_id = $5, last_offset = $6, last_timestamp = $7, last_digest = $8, updated_at = now()
            where group_id = $1 and topic = $2 and partition = $3`,
-          [groupId, topic, partition, nextOffset, position.clusterId, position.lastOffset, position.lastTimestamp, position.lastDigest],
+          [
+            groupId,
+            topic,
+            partition,
+            nextOffset,
+            position.clusterId,
+            position.lastOffset,
+            position.lastTimestamp,
+            position.lastDigest,
+          ],
         );
         outcome.applied = valid.length;
         committedPosition = position;
@@ -540,7 +609,8 @@ export class ProjectionRunner<T extends TopicName> {
    */
   private drainOutbox(): Promise<void> {
     // A batch that committed while a drain was finishing is published by the next drain, not left waiting.
-    if (this.draining) return this.draining.then(() => (this.publishable().length > 0 ? this.drainOutbox() : undefined));
+    if (this.draining)
+      return this.draining.then(() => (this.publishable().length > 0 ? this.drainOutbox() : undefined));
     this.draining = (async () => {
       try {
         if (this.outboxPending) {
@@ -548,7 +618,11 @@ export class ProjectionRunner<T extends TopicName> {
           this.outboxPending = false;
         }
         for (let ready = this.publishable(); ready.length > 0; ready = this.publishable()) {
-          await publishCommitted(this.options.dataSource, this.producer, ready.map((slot) => slot.write));
+          await publishCommitted(
+            this.options.dataSource,
+            this.producer,
+            ready.map((slot) => slot.write),
+          );
           this.forget(ready);
         }
       } catch (error) {
@@ -575,20 +649,35 @@ export class ProjectionRunner<T extends TopicName> {
   /** Forgets published (or, after a failure, all committed) writes, and every aborted one. */
   private forget(slots: 'all-committed' | CommitSlot[]): void {
     const gone = slots === 'all-committed' ? undefined : new Set(slots);
-    this.committed = this.committed.filter((slot) => slot.state === 'committing' || (slot.state === 'committed' && gone !== undefined && !gone.has(slot)));
+    this.committed = this.committed.filter(
+      (slot) => slot.state === 'committing' || (slot.state === 'committed' && gone !== undefined && !gone.has(slot)),
+    );
   }
 
   private async loadStoredPositions(): Promise<void> {
-    const rows: { topic: string; partition: number; next_offset: string; cluster_id: string | null; last_offset: string | null; last_timestamp: string | null; last_digest: Buffer | null }[] =
-      await this.options.dataSource.query(
-        'select topic, partition, next_offset, cluster_id, last_offset, last_timestamp, last_digest from consumer_offsets where group_id = $1',
-        [this.projection.groupId],
-      );
+    const rows: {
+      topic: string;
+      partition: number;
+      next_offset: string;
+      cluster_id: string | null;
+      last_offset: string | null;
+      last_timestamp: string | null;
+      last_digest: Buffer | null;
+    }[] = await this.options.dataSource.query(
+      'select topic, partition, next_offset, cluster_id, last_offset, last_timestamp, last_digest from consumer_offsets where group_id = $1',
+      [this.projection.groupId],
+    );
     const found = new Set<string>();
     for (const r of rows) {
       const key = `${this.prefix}${r.topic}:${r.partition}`;
       found.add(key);
-      this.stored.set(key, { nextOffset: r.next_offset, clusterId: r.cluster_id, lastOffset: r.last_offset, lastTimestamp: r.last_timestamp, lastDigest: r.last_digest });
+      this.stored.set(key, {
+        nextOffset: r.next_offset,
+        clusterId: r.cluster_id,
+        lastOffset: r.last_offset,
+        lastTimestamp: r.last_timestamp,
+        lastDigest: r.last_digest,
+      });
     }
     // A row deleted meanwhile (the operator reset the partition, or rebuilt the read model) starts from the log start.
     for (const key of [...this.stored.keys()]) if (!found.has(key)) this.stored.delete(key);
@@ -617,9 +706,19 @@ export class ProjectionRunner<T extends TopicName> {
     for (const [topic, numbers] of Object.entries(partitions)) {
       for (const partition of numbers) {
         const key = `${topic}:${partition}`;
-        const gate: PartitionGate = { seekedTo: undefined, verified: false, assessment: decided.then((all) => all.get(key)) };
+        const gate: PartitionGate = {
+          seekedTo: undefined,
+          verified: false,
+          assessment: decided.then((all) => all.get(key)),
+        };
         const known = this.stored.get(key);
-        if (known) this.seek(topic, partition, known.lastOffset !== null && known.lastDigest !== null ? known.lastOffset : known.nextOffset, gate);
+        if (known)
+          this.seek(
+            topic,
+            partition,
+            known.lastOffset !== null && known.lastDigest !== null ? known.lastOffset : known.nextOffset,
+            gate,
+          );
         gates.set(key, gate);
         this.gates.set(key, gate);
       }
@@ -650,7 +749,15 @@ export class ProjectionRunner<T extends TopicName> {
             if (!log) throw new Error(`the broker did not report the offsets of ${key}`);
             const stored = this.stored.get(key);
             const assessment = assessPartition(stored, { clusterId, ...log });
-            if (assessment.kind === 'refuse') this.refuse(topic, partition, assessment, stored?.nextOffset ?? '?', log.logStartOffset, log.logEndOffset);
+            if (assessment.kind === 'refuse')
+              this.refuse(
+                topic,
+                partition,
+                assessment,
+                stored?.nextOffset ?? '?',
+                log.logStartOffset,
+                log.logEndOffset,
+              );
             result.set(key, assessment);
           }
         }
@@ -664,14 +771,17 @@ export class ProjectionRunner<T extends TopicName> {
     }
   }
 
-  private async describeLogs(topics: string[]): Promise<{ clusterId: string; offsets: Map<string, { logStartOffset: string; logEndOffset: string }> }> {
+  private async describeLogs(
+    topics: string[],
+  ): Promise<{ clusterId: string; offsets: Map<string, { logStartOffset: string; logEndOffset: string }> }> {
     const admin: Admin = this.kafka.admin();
     await admin.connect();
     try {
       const { clusterId } = await admin.describeCluster();
       const offsets = new Map<string, { logStartOffset: string; logEndOffset: string }>();
       for (const topic of topics) {
-        for (const p of await admin.fetchTopicOffsets(topic)) offsets.set(`${topic}:${p.partition}`, { logStartOffset: p.low, logEndOffset: p.high });
+        for (const p of await admin.fetchTopicOffsets(topic))
+          offsets.set(`${topic}:${p.partition}`, { logStartOffset: p.low, logEndOffset: p.high });
       }
       return { clusterId, offsets };
     } finally {
@@ -680,13 +790,31 @@ export class ProjectionRunner<T extends TopicName> {
   }
 
   /** Stops consuming a partition whose log is not the read model's, loudly: an error log, `/health`, a metric. */
-  private refuse(topic: string, partition: number, assessment: Extract<Assessment, { kind: 'refuse' }>, storedOffset: string, logStartOffset: string | null, logEndOffset: string | null): void {
+  private refuse(
+    topic: string,
+    partition: number,
+    assessment: Extract<Assessment, { kind: 'refuse' }>,
+    storedOffset: string,
+    logStartOffset: string | null,
+    logEndOffset: string | null,
+  ): void {
     const key = `${topic}:${partition}`;
-    const refusal: RefusedPartition = { topic, partition, reason: assessment.reason, message: assessment.message, storedOffset, logStartOffset, logEndOffset };
+    const refusal: RefusedPartition = {
+      topic,
+      partition,
+      reason: assessment.reason,
+      message: assessment.message,
+      storedOffset,
+      logStartOffset,
+      logEndOffset,
+    };
     this.whileConsuming(() => this.consumer.pause([{ topic, partitions: [partition] }]));
     const before = this.refused.get(key);
     this.refused.set(key, refusal);
-    this.metrics.refusedPartitions.set({ group: this.projection.groupId, topic, partition: String(partition), reason: assessment.reason }, 1);
+    this.metrics.refusedPartitions.set(
+      { group: this.projection.groupId, topic, partition: String(partition), reason: assessment.reason },
+      1,
+    );
     // Once per assignment and reason: the message changes as the new log grows, the operator needs it once.
     if (before?.reason !== refusal.reason) {
       this.log.error(
@@ -701,8 +829,17 @@ export class ProjectionRunner<T extends TopicName> {
     const refusal = this.refused.get(key);
     if (!refusal) return;
     this.refused.delete(key);
-    this.metrics.refusedPartitions.remove({ group: this.projection.groupId, topic: refusal.topic, partition: String(refusal.partition), reason: refusal.reason });
-    if (resolved) this.log.warn({ topic: refusal.topic, partition: refusal.partition }, 'partition no longer refused: its stored position matches the log again');
+    this.metrics.refusedPartitions.remove({
+      group: this.projection.groupId,
+      topic: refusal.topic,
+      partition: String(refusal.partition),
+      reason: refusal.reason,
+    });
+    if (resolved)
+      this.log.warn(
+        { topic: refusal.topic, partition: refusal.partition },
+        'partition no longer refused: its stored position matches the log again',
+      );
   }
 
   /** Assesses refused partitions again: the operator may have rebuilt the read model or accepted the log meanwhile. */
@@ -719,7 +856,9 @@ export class ProjectionRunner<T extends TopicName> {
       }
       if (Object.keys(back).length === 0) return;
       this.gate(back);
-      this.whileConsuming(() => this.consumer.resume(Object.entries(back).map(([topic, numbers]) => ({ topic, partitions: numbers }))));
+      this.whileConsuming(() =>
+        this.consumer.resume(Object.entries(back).map(([topic, numbers]) => ({ topic, partitions: numbers }))),
+      );
     });
   }
 
@@ -757,11 +896,21 @@ export class ProjectionRunner<T extends TopicName> {
  * the first fetched offset): so that two members applying the same first batch — one still retrying after its
  * partition was revoked, the other its new owner — serialise on the row, and the second skips what the first applied.
  */
-async function lockStoredOffset(tx: EntityManager, groupId: string, topic: string, partition: number, firstOffset: string): Promise<string> {
-  const select = 'select next_offset from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update';
+async function lockStoredOffset(
+  tx: EntityManager,
+  groupId: string,
+  topic: string,
+  partition: number,
+  firstOffset: string,
+): Promise<string> {
+  const select =
+    'select next_offset from consumer_offsets where group_id = $1 and topic = $2 and partition = $3 for update';
   const rows: { next_offset: string }[] = await tx.query(select, [groupId, topic, partition]);
   if (rows.length) return rows[0].next_offset;
-  await tx.query('insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, $3, $4) on conflict do nothing', [groupId, topic, partition, firstOffset]);
+  await tx.query(
+    'insert into consumer_offsets (group_id, topic, partition, next_offset) values ($1, $2, $3, $4) on conflict do nothing',
+    [groupId, topic, partition, firstOffset],
+  );
   const created: { next_offset: string }[] = await tx.query(select, [groupId, topic, partition]);
   return created[0].next_offset;
 }

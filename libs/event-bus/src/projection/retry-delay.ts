@@ -1,7 +1,11 @@
 const DEFAULT_RETRY = { initialMs: 200, maxMs: 10_000 };
 
 /** Wait before the `failures`-th retry of a batch: doubling from `initialMs`, capped at `maxMs`, with ±20 % jitter. */
-export function retryDelayMs(failures: number, retry: { initialMs: number; maxMs: number } = DEFAULT_RETRY, random: () => number = Math.random): number {
+export function retryDelayMs(
+  failures: number,
+  retry: { initialMs: number; maxMs: number } = DEFAULT_RETRY,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(retry.maxMs, retry.initialMs * 2 ** Math.min(failures - 1, 30));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
@@ -36,7 +40,9 @@ export function failureKind(error: unknown): FailureKind {
   }
   // An invalid Date or a number out of range, thrown while building a row from the message.
   if (error instanceof RangeError) return 'message';
-  const errno = (error as { code?: unknown } | null)?.code ?? (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
+  const errno =
+    (error as { code?: unknown } | null)?.code ??
+    (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
   if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno)) return 'infrastructure';
   const text = error instanceof Error ? error.message : String(error);
   if (/connection|terminat|timeout|ECONN|socket|not connected|pool/i.test(text)) return 'infrastructure';
@@ -49,6 +55,8 @@ export function isConcurrencyConflict(error: unknown): boolean {
 }
 
 function sqlState(error: unknown): string | undefined {
-  const code = (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ?? (error as { code?: unknown } | null)?.code;
+  const code =
+    (error as { driverError?: { code?: unknown }; code?: unknown } | null)?.driverError?.code ??
+    (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

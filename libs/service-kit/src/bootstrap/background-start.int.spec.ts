@@ -5,7 +5,17 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MessageKeys, Topics } from '@push/contracts';
 import { EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
-import { LogCapture, createTestTopics, deleteTestTopics, deviceEvents, dropDatabase, eventually, testBrokers, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
+import {
+  LogCapture,
+  createTestTopics,
+  deleteTestTopics,
+  deviceEvents,
+  dropDatabase,
+  eventually,
+  testBrokers,
+  uniqueDatabaseUrl,
+  uniqueTopicPrefix,
+} from '@push/testing';
 import { Public } from '../auth/api-key.guard';
 import { loadConfig } from '../config/load-config';
 import { openDatabase } from '../database/database';
@@ -68,7 +78,12 @@ describe('a service whose consumer cannot join its group yet', () => {
 
     // The "crashed" member: joined, got the partition, and hangs in its batch without heartbeating.
     // (the runner's Kafka group is the projection's group id behind the topic prefix)
-    blocker = createKafka('kit-start-blocker', testBrokers()).consumer({ groupId: prefix + BLOCKED_GROUP, sessionTimeout: BLOCKER_SESSION_MS, rebalanceTimeout: BLOCKER_SESSION_MS, heartbeatInterval: 1000 });
+    blocker = createKafka('kit-start-blocker', testBrokers()).consumer({
+      groupId: prefix + BLOCKED_GROUP,
+      sessionTimeout: BLOCKER_SESSION_MS,
+      rebalanceTimeout: BLOCKER_SESSION_MS,
+      heartbeatInterval: 1000,
+    });
     const hung = new Promise<void>((resolve) => (releaseBlocker = resolve));
     let inBatch!: () => void;
     const blocked = new Promise<void>((resolve) => (inBatch = resolve));
@@ -94,9 +109,18 @@ describe('a service whose consumer cannot join its group yet', () => {
   });
 
   it('answers reads and /health (503, consumer joining) within seconds, and is healthy once the group lets it in', async () => {
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'info' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+    });
     const started = performance.now();
-    app = await createServiceApp({ name: 'token-registry', description: 'spec', imports: [TwoProjectionsModule] }, config, dataSource, logs);
+    app = await createServiceApp(
+      { name: 'token-registry', description: 'spec', imports: [TwoProjectionsModule] },
+      config,
+      dataSource,
+      logs,
+    );
     await app.init();
     const read = await request(app.getHttpServer()).get('/reads');
     const early = await request(app.getHttpServer()).get('/health');
@@ -106,7 +130,11 @@ describe('a service whose consumer cannot join its group yet', () => {
     expect(read.status).toBe(200);
     expect(early.status).toBe(503);
     expect(early.body.details.database).toEqual({ status: 'up' });
-    expect(early.body.details[`kafka:${BLOCKED_GROUP}`]).toMatchObject({ status: 'down', state: expect.stringMatching(/^(starting|joining)$/), startAttempts: 1 });
+    expect(early.body.details[`kafka:${BLOCKED_GROUP}`]).toMatchObject({
+      status: 'down',
+      state: expect.stringMatching(/^(starting|joining)$/),
+      startAttempts: 1,
+    });
 
     // The free group's runner consumes while the other still waits for the blocker's session to time out.
     await eventually(() => seen[FREE_GROUP].length === 1, 20_000, 'the free group consuming');
@@ -116,10 +144,18 @@ describe('a service whose consumer cannot join its group yet', () => {
     expect(meanwhile.body.details[`kafka:${BLOCKED_GROUP}`]).toMatchObject({ status: 'down', state: 'joining' });
     expect(seen[BLOCKED_GROUP]).toEqual([]);
 
-    await eventually(async () => (await request(app!.getHttpServer()).get('/health')).status === 200, BLOCKER_SESSION_MS + 20_000, '/health 200');
+    await eventually(
+      async () => (await request(app!.getHttpServer()).get('/health')).status === 200,
+      BLOCKER_SESSION_MS + 20_000,
+      '/health 200',
+    );
     await eventually(() => seen[BLOCKED_GROUP].length === 1, 10_000, 'the blocked group consuming');
     const healthy = await request(app.getHttpServer()).get('/health');
-    expect(healthy.body.details[`kafka:${BLOCKED_GROUP}`]).toMatchObject({ status: 'up', state: 'consuming', failingBatches: 0 });
+    expect(healthy.body.details[`kafka:${BLOCKED_GROUP}`]).toMatchObject({
+      status: 'up',
+      state: 'consuming',
+      failingBatches: 0,
+    });
     expect(logs.text()).toMatch(new RegExp(`"group":"${BLOCKED_GROUP}".*"msg":"projection started"`));
   });
 });

@@ -47,9 +47,18 @@ describe('a service started while its broker is down', () => {
   });
 
   it('starts anyway, says why on /health, logs and retries the runner start with backoff, and stops cleanly', async () => {
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`, LOG_LEVEL: 'warn' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: url,
+      KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`,
+      LOG_LEVEL: 'warn',
+    });
     const started = performance.now();
-    app = await createServiceApp({ name: 'token-registry', description: 'spec', imports: [OneProjectionModule] }, config, dataSource, logs);
+    app = await createServiceApp(
+      { name: 'token-registry', description: 'spec', imports: [OneProjectionModule] },
+      config,
+      dataSource,
+      logs,
+    );
     await app.init();
     const first = await request(app.getHttpServer()).get('/health');
 
@@ -68,8 +77,14 @@ describe('a service started while its broker is down', () => {
       'a failed start reported',
     );
     expect(failed!.status).toBe(503);
-    expect(failed!.body.details[`kafka:${GROUP}`]).toMatchObject({ status: 'down', state: 'starting', lastStartError: expect.any(String) });
-    expect(logs.text()).toMatch(new RegExp(`"group":"${GROUP}".*"retryInMs":\\d+.*"msg":"projection ${GROUP} could not start; retrying"`));
+    expect(failed!.body.details[`kafka:${GROUP}`]).toMatchObject({
+      status: 'down',
+      state: 'starting',
+      lastStartError: expect.any(String),
+    });
+    expect(logs.text()).toMatch(
+      new RegExp(`"group":"${GROUP}".*"retryInMs":\\d+.*"msg":"projection ${GROUP} could not start; retrying"`),
+    );
 
     const closing = performance.now();
     await app.close();

@@ -3,7 +3,17 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MessageKeys, Topics } from '@push/contracts';
 import { EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
-import { LogCapture, createTestTopics, deleteTestTopics, deviceEvents, dropDatabase, eventually, testBrokers, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
+import {
+  LogCapture,
+  createTestTopics,
+  deleteTestTopics,
+  deviceEvents,
+  dropDatabase,
+  eventually,
+  testBrokers,
+  uniqueDatabaseUrl,
+  uniqueTopicPrefix,
+} from '@push/testing';
 import { loadConfig } from '../config/load-config';
 import { openDatabase } from '../database/database';
 import { ServiceEventBus } from './event-bus.provider';
@@ -35,9 +45,19 @@ describe('ServiceEventBus', () => {
   beforeAll(async () => {
     await createTestTopics(prefix, [Topics.DeviceEvents], 2);
     // A long session timeout: a member that did not leave on stop would stay in the group for 60 s.
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', CONSUMER_SESSION_TIMEOUT_MS: '60000' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      CONSUMER_SESSION_TIMEOUT_MS: '60000',
+    });
     dataSource = await openDatabase({ url, migrations: EVENT_BUS_MIGRATIONS });
-    app = await createServiceApp({ name: 'token-registry', description: 'spec', imports: [SeenDevicesModule] }, config, dataSource, new LogCapture());
+    app = await createServiceApp(
+      { name: 'token-registry', description: 'spec', imports: [SeenDevicesModule] },
+      config,
+      dataSource,
+      new LogCapture(),
+    );
     await app.init();
   });
 
@@ -49,7 +69,9 @@ describe('ServiceEventBus', () => {
 
   it('runs the projections a service registers, reports them on /health, and stops them with the app', async () => {
     const producer = new EventProducer({ brokers: testBrokers(), clientId: 'kit-spec', topicPrefix: prefix });
-    const events = ['d1', 'd2', 'd3'].map((id) => deviceEvents.appUninstalled({ workspace_id: 'ws', app_id: 'app', device_id: id }, 1));
+    const events = ['d1', 'd2', 'd3'].map((id) =>
+      deviceEvents.appUninstalled({ workspace_id: 'ws', app_id: 'app', device_id: id }, 1),
+    );
     await producer.publish(
       Topics.DeviceEvents,
       events.map((event) => ({ key: MessageKeys.device('ws', 'app', event.data.device_id), event })),
@@ -61,8 +83,15 @@ describe('ServiceEventBus', () => {
 
     expect(seen.sort()).toEqual(['d1', 'd2', 'd3']);
     expect(health.status).toBe(200);
-    expect(health.body.details[`kafka:${GROUP}`]).toMatchObject({ status: 'up', state: 'consuming', failingBatches: 0 });
-    const [{ next }] = await dataSource.query('select sum(next_offset)::int as next from consumer_offsets where group_id = $1', [GROUP]);
+    expect(health.body.details[`kafka:${GROUP}`]).toMatchObject({
+      status: 'up',
+      state: 'consuming',
+      failingBatches: 0,
+    });
+    const [{ next }] = await dataSource.query(
+      'select sum(next_offset)::int as next from consumer_offsets where group_id = $1',
+      [GROUP],
+    );
     expect(next).toBe(3);
   });
 

@@ -58,7 +58,10 @@ class BackgroundStart {
             if (this.stopping()) return;
             const delay = startRetryDelayMs(this.failures);
             this.retryAt = Date.now() + delay;
-            this.log.error({ err: error, attempt: this.attempts, retryInMs: delay }, `${this.what} could not start; retrying`);
+            this.log.error(
+              { err: error, attempt: this.attempts, retryInMs: delay },
+              `${this.what} could not start; retrying`,
+            );
           },
         );
         await this.inFlight;
@@ -80,9 +83,14 @@ class BackgroundStart {
     this.wake?.();
     if (!this.inFlight) return;
     let timer: NodeJS.Timeout | undefined;
-    const bounded = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_WAITS_FOR_START_MS)));
+    const bounded = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_WAITS_FOR_START_MS)),
+    );
     if ((await Promise.race([this.inFlight.then(() => 'done' as const), bounded])) === 'timeout') {
-      this.log.warn({ waitedMs: STOP_WAITS_FOR_START_MS }, `${this.what}: a start attempt is still in flight; stopping anyway`);
+      this.log.warn(
+        { waitedMs: STOP_WAITS_FOR_START_MS },
+        `${this.what}: a start attempt is still in flight; stopping anyway`,
+      );
     }
     clearTimeout(timer);
   }
@@ -126,7 +134,12 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     shutdown: ShutdownSequence,
     @Optional() @Inject(TOPIC_PROVISIONING) private readonly provisionTopics?: TopicProvisioning,
   ) {
-    this.producer = new EventProducer({ brokers: config.kafkaBrokers, clientId: config.serviceName, logger, topicPrefix: config.topicPrefix });
+    this.producer = new EventProducer({
+      brokers: config.kafkaBrokers,
+      clientId: config.serviceName,
+      logger,
+      topicPrefix: config.topicPrefix,
+    });
     shutdown.beforeStop(() => this.stop());
   }
 
@@ -149,7 +162,10 @@ export class ServiceEventBus implements OnApplicationBootstrap {
         stopping,
       );
       this.provisioning = start;
-      this.health.register('kafka:topics', () => ({ up: start.done, details: start.done ? { state: 'provisioned' } : { state: 'provisioning', ...start.details() } }));
+      this.health.register('kafka:topics', () => ({
+        up: start.done,
+        details: start.done ? { state: 'provisioned' } : { state: 'provisioning', ...start.details() },
+      }));
     }
     for (const projection of this.projections) {
       const runner = new ProjectionRunner({
@@ -163,7 +179,12 @@ export class ServiceEventBus implements OnApplicationBootstrap {
         ...this.config.consumer,
       });
       const log = this.logger.child({ group: projection.groupId });
-      const start = new BackgroundStart(`projection ${projection.groupId}`, () => this.startRunner(runner, log), log, stopping);
+      const start = new BackgroundStart(
+        `projection ${projection.groupId}`,
+        () => this.startRunner(runner, log),
+        log,
+        stopping,
+      );
       this.runners.push({ runner, start });
       this.health.register(`kafka:${projection.groupId}`, () => this.runnerHealth(runner, start));
     }
@@ -175,7 +196,10 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     const startedAt = performance.now();
     log.info('projection starting');
     await runner.start();
-    log.info({ ms: Math.round(performance.now() - startedAt), state: runner.health().details.state }, 'projection started');
+    log.info(
+      { ms: Math.round(performance.now() - startedAt), state: runner.health().details.state },
+      'projection started',
+    );
   }
 
   private runnerHealth(runner: ProjectionRunner<TopicName>, start: BackgroundStart): ProbeResult {

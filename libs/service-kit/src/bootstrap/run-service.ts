@@ -37,7 +37,12 @@ export async function createServiceApp(
   dataSource: DataSource,
   logDestination?: DestinationStream,
 ): Promise<INestApplication> {
-  return buildServiceApp(definition, config, dataSource, createLogger(definition.name, config.logLevel, logDestination));
+  return buildServiceApp(
+    definition,
+    config,
+    dataSource,
+    createLogger(definition.name, config.logLevel, logDestination),
+  );
 }
 
 async function buildServiceApp(
@@ -60,7 +65,11 @@ async function buildServiceApp(
   const document = new DocumentBuilder()
     .setTitle(definition.name)
     .setDescription(definition.description)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'an API key from API_KEYS; it sees only its workspace' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'an API key from API_KEYS; it sees only its workspace',
+    })
     .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document));
@@ -88,7 +97,11 @@ export async function runService(definition: ServiceDefinition): Promise<INestAp
   const ms = () => Math.round(performance.now() - started);
   try {
     logger.info({ pid: process.pid, node: process.version }, `${definition.name} starting`);
-    const dataSource = await openDatabase({ url: config.databaseUrl, entities: definition.entities, migrations: definition.migrations });
+    const dataSource = await openDatabase({
+      url: config.databaseUrl,
+      entities: definition.entities,
+      migrations: definition.migrations,
+    });
     logger.info({ ms: ms() }, 'database ready (migrations run)');
     const provision = () =>
       provisionTopics({

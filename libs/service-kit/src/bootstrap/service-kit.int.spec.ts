@@ -18,10 +18,17 @@ const KEY_A = 'key-for-workspace-a-7f3e9c';
 const KEY_B = 'key-for-workspace-b-51d0aa';
 const DB_PASSWORD = 'db-password-5bd2e1';
 
-const notesByWorkspace: Record<string, Record<string, string>> = { 'ws-a': { n1: 'note of A' }, 'ws-b': { n2: 'note of B' } };
+const notesByWorkspace: Record<string, Record<string, string>> = {
+  'ws-a': { n1: 'note of A' },
+  'ws-b': { n2: 'note of B' },
+};
 
 const usersTrack = z.object({
-  attributes: z.array(z.object({ external_id: z.string().min(1), push_subscribe: z.enum(['opted_in', 'subscribed', 'unsubscribed']) })).min(1),
+  attributes: z
+    .array(
+      z.object({ external_id: z.string().min(1), push_subscribe: z.enum(['opted_in', 'subscribed', 'unsubscribed']) }),
+    )
+    .min(1),
 });
 
 let featureUp = true;
@@ -36,7 +43,11 @@ class SpecController {
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {
     checks.register('feature', () => ({ up: featureUp }));
-    this.tracked = new Counter({ name: 'spec_users_tracked_total', help: 'users tracked by the spec', registers: [registry] });
+    this.tracked = new Counter({
+      name: 'spec_users_tracked_total',
+      help: 'users tracked by the spec',
+      registers: [registry],
+    });
   }
 
   @Get('notes/:id')
@@ -55,7 +66,9 @@ class SpecController {
 
   @Get('broken')
   broken(): never {
-    throw Object.assign(new Error('relation "secret_internal_table" does not exist'), { detail: `Key (token)=(${TOKEN}) already exists.` });
+    throw Object.assign(new Error('relation "secret_internal_table" does not exist'), {
+      detail: `Key (token)=(${TOKEN}) already exists.`,
+    });
   }
 }
 
@@ -70,9 +83,18 @@ describe('service kit over HTTP', () => {
   let app: INestApplication;
 
   beforeAll(async () => {
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: urlWithPassword, API_KEYS: `${KEY_A}=ws-a,${KEY_B}=ws-b`, LOG_LEVEL: 'debug' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: urlWithPassword,
+      API_KEYS: `${KEY_A}=ws-a,${KEY_B}=ws-b`,
+      LOG_LEVEL: 'debug',
+    });
     dataSource = await openDatabase({ url: config.databaseUrl });
-    app = await createServiceApp({ name: 'token-registry', description: 'spec', imports: [SpecModule] }, config, dataSource, logs);
+    app = await createServiceApp(
+      { name: 'token-registry', description: 'spec', imports: [SpecModule] },
+      config,
+      dataSource,
+      logs,
+    );
     await app.init();
     app.get<Logger>(PINO_LOGGER).info({ config }, 'configuration');
   });
@@ -90,7 +112,11 @@ describe('service kit over HTTP', () => {
       const response = await request(server()).get('/notes/n1');
 
       expect(response.status).toBe(401);
-      expect(response.body).toEqual({ statusCode: 401, error: 'Unauthorized', message: expect.stringMatching(/missing API key/) });
+      expect(response.body).toEqual({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: expect.stringMatching(/missing API key/),
+      });
     });
 
     it('answers 401 with an unknown API key', async () => {
@@ -119,14 +145,22 @@ describe('service kit over HTTP', () => {
 
   describe('errors', () => {
     it('answers a body that is not JSON with a 400 naming the parse error', async () => {
-      const response = await asA(request(server()).post('/users/track')).set('Content-Type', 'application/json').send('{"attributes": [');
+      const response = await asA(request(server()).post('/users/track'))
+        .set('Content-Type', 'application/json')
+        .send('{"attributes": [');
 
       expect(response.status).toBe(400);
-      expect(response.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/JSON/) });
+      expect(response.body).toMatchObject({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(/JSON/),
+      });
     });
 
     it('answers an invalid body with a 400 naming the field and the problem', async () => {
-      const response = await asA(request(server()).post('/users/track')).send({ attributes: [{ external_id: '', push_subscribe: 'opted_in' }] });
+      const response = await asA(request(server()).post('/users/track')).send({
+        attributes: [{ external_id: '', push_subscribe: 'opted_in' }],
+      });
 
       expect(response.status).toBe(400);
       expect(response.body).toEqual({
@@ -138,7 +172,9 @@ describe('service kit over HTTP', () => {
     });
 
     it('passes a valid body, parsed, to the handler', async () => {
-      const response = await asA(request(server()).post('/users/track')).send({ attributes: [{ external_id: 'u1', push_subscribe: 'subscribed' }] });
+      const response = await asA(request(server()).post('/users/track')).send({
+        attributes: [{ external_id: 'u1', push_subscribe: 'subscribed' }],
+      });
 
       expect(response.status).toBe(201);
       expect(response.body).toEqual({ message: 'success', attributes_processed: 1 });
@@ -167,7 +203,9 @@ describe('service kit over HTTP', () => {
     });
 
     it('serves Prometheus text from the process registry, with default and service metrics', async () => {
-      await asA(request(server()).post('/users/track')).send({ attributes: [{ external_id: 'u2', push_subscribe: 'opted_in' }] });
+      await asA(request(server()).post('/users/track')).send({
+        attributes: [{ external_id: 'u2', push_subscribe: 'opted_in' }],
+      });
 
       const metrics = await request(server()).get('/metrics');
 
@@ -184,7 +222,9 @@ describe('service kit over HTTP', () => {
       expect(ui.status).toBe(200);
       expect(ui.text).toMatch(/swagger-ui/);
       expect(docs.status).toBe(200);
-      expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/notes/{id}', '/users/track', '/health', '/metrics']));
+      expect(Object.keys(docs.body.paths)).toEqual(
+        expect.arrayContaining(['/notes/{id}', '/users/track', '/health', '/metrics']),
+      );
       expect(docs.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
       expect(docs.body.security).toEqual([{ bearer: [] }]);
       const body = docs.body.paths['/users/track'].post.requestBody.content['application/json'].schema;

@@ -51,8 +51,17 @@ export class ServiceKitModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [SERVICE_CONFIG, DATA_SOURCE, DataSource, METRICS_REGISTRY, Registry, PINO_LOGGER, HealthChecks, ShutdownSequence, ServiceEventBus],
+      exports: [
+        SERVICE_CONFIG,
+        DATA_SOURCE,
+        DataSource,
+        METRICS_REGISTRY,
+        Registry,
+        PINO_LOGGER,
+        HealthChecks,
+        ShutdownSequence,
+        ServiceEventBus,
+      ],
     };
   }
 }
-

@@ -18,16 +18,28 @@ describe('service start-up', () => {
     const config = loadConfig('token-registry', undefined, { LOG_LEVEL: 'info' });
     const dataSource = createDataSource({ url: config.databaseUrl }); // never connected: the build fails first
 
-    await expect(createServiceApp({ name: 'token-registry', description: 'spec', imports: [BrokenModule] }, config, dataSource, logs)).rejects.toThrow(
-      'the projection could not be built',
-    );
+    await expect(
+      createServiceApp(
+        { name: 'token-registry', description: 'spec', imports: [BrokenModule] },
+        config,
+        dataSource,
+        logs,
+      ),
+    ).rejects.toThrow('the projection could not be built');
 
     const lines = logs
       .text()
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', name: 'token-registry', context: 'NestFactory', msg: 'Starting Nest application...' }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'info',
+        name: 'token-registry',
+        context: 'NestFactory',
+        msg: 'Starting Nest application...',
+      }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'the projection could not be built' }));
   });
 

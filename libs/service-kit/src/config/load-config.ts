@@ -67,7 +67,11 @@ export interface ServiceConfig {
  * - heartbeat 1 s: a sixth of the session; with the max wait, an idle member heartbeats at least every 1.5 s and
  *   survives ~4.5 s of a blocked event loop or a slow network.
  */
-export const CONSUMER_TIMING_DEFAULTS = { maxWaitTimeInMs: 500, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } as const;
+export const CONSUMER_TIMING_DEFAULTS = {
+  maxWaitTimeInMs: 500,
+  sessionTimeoutMs: 6000,
+  heartbeatIntervalMs: 1000,
+} as const;
 
 const brokerList = z
   .string()
@@ -76,7 +80,8 @@ const brokerList = z
   .transform((value) => value.split(',').map((b) => b.trim()))
   .superRefine((brokers, ctx) => {
     const bad = brokers.find((b) => !/^[^\s:]+:\d{1,5}$/.test(b));
-    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `expected host:port[,host:port…], got ${JSON.stringify(bad)}` });
+    if (bad !== undefined)
+      ctx.addIssue({ code: 'custom', message: `expected host:port[,host:port…], got ${JSON.stringify(bad)}` });
   });
 
 const postgresUrl = z
@@ -97,12 +102,22 @@ const apiKeyPairs = z
   .trim()
   .transform((value, ctx) => {
     const keys = new Map<string, string>();
-    for (const [index, pair] of value.split(',').map((p) => p.trim()).entries()) {
+    for (const [index, pair] of value
+      .split(',')
+      .map((p) => p.trim())
+      .entries()) {
       if (pair === '') continue;
       const match = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
-      const problem = !match ? 'is malformed' : keys.has(match[1]) && keys.get(match[1]) !== match[2] ? 'gives a key to a second workspace' : null;
+      const problem = !match
+        ? 'is malformed'
+        : keys.has(match[1]) && keys.get(match[1]) !== match[2]
+          ? 'gives a key to a second workspace'
+          : null;
       if (!match || problem) {
-        ctx.addIssue({ code: 'custom', message: `expected key=workspace_id pairs separated by commas; pair ${index + 1} ${problem}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected key=workspace_id pairs separated by commas; pair ${index + 1} ${problem}`,
+        });
         return z.NEVER;
       }
       keys.set(match[1], match[2]);
@@ -130,16 +145,26 @@ function baseSchema(serviceName: ServiceName) {
     DATABASE_URL: postgresUrl.prefault(`postgres://postgres@127.0.0.1:5432/${serviceName.replace(/-/g, '_')}`),
     API_KEYS: apiKeyPairs.prefault(''),
     APPS_CONFIG: z.string().trim().min(1).optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { error: (issue) => `expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(issue.input)}` }).default('info'),
+    LOG_LEVEL: z
+      .enum(LOG_LEVELS, {
+        error: (issue) => `expected one of ${LOG_LEVELS.join('|')}, got ${JSON.stringify(issue.input)}`,
+      })
+      .default('info'),
     KAFKA_TOPIC_PARTITIONS: integer(1, 1000).prefault('6'),
-    KAFKA_TOPIC_PREFIX: z.string().trim().regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"').default(''),
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')
+      .default(''),
     CONSUMER_CONCURRENCY: integer(1, 64).prefault('2'),
     CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('1500'),
     CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(String(1024 * 1024)),
     CONSUMER_MAX_WAIT_MS: integer(1, 10_000).prefault(String(CONSUMER_TIMING_DEFAULTS.maxWaitTimeInMs)),
     // Kafka refuses a session timeout outside group.min/max.session.timeout.ms (defaults 6000 and 1800000).
     CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 1_800_000).prefault(String(CONSUMER_TIMING_DEFAULTS.sessionTimeoutMs)),
-    CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(String(CONSUMER_TIMING_DEFAULTS.heartbeatIntervalMs)),
+    CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(
+      String(CONSUMER_TIMING_DEFAULTS.heartbeatIntervalMs),
+    ),
   });
 }
 
@@ -148,8 +173,16 @@ function baseSchema(serviceName: ServiceName) {
  * both together must leave the session timeout a margin of at least half (kafkajs itself only refuses
  * heartbeat ≥ session). Problems name the three variables and the values read.
  */
-function consumerTimingProblems(v: { CONSUMER_MAX_WAIT_MS: number; CONSUMER_SESSION_TIMEOUT_MS: number; CONSUMER_HEARTBEAT_INTERVAL_MS: number }): string[] {
-  const { CONSUMER_MAX_WAIT_MS: wait, CONSUMER_SESSION_TIMEOUT_MS: session, CONSUMER_HEARTBEAT_INTERVAL_MS: heartbeat } = v;
+function consumerTimingProblems(v: {
+  CONSUMER_MAX_WAIT_MS: number;
+  CONSUMER_SESSION_TIMEOUT_MS: number;
+  CONSUMER_HEARTBEAT_INTERVAL_MS: number;
+}): string[] {
+  const {
+    CONSUMER_MAX_WAIT_MS: wait,
+    CONSUMER_SESSION_TIMEOUT_MS: session,
+    CONSUMER_HEARTBEAT_INTERVAL_MS: heartbeat,
+  } = v;
   if (heartbeat + wait <= session / 2) return [];
   return [
     `CONSUMER_HEARTBEAT_INTERVAL_MS + CONSUMER_MAX_WAIT_MS: expected at most half of CONSUMER_SESSION_TIMEOUT_MS (an idle consumer heartbeats only between fetches), got ${heartbeat} + ${wait} with a session timeout of ${session}`,
@@ -168,7 +201,10 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
 ): ServiceConfig & { extra: z.infer<z.ZodObject<Extra>> } {
   const base = baseSchema(serviceName).safeParse(emptyAsUnset(env));
   const more = z.object(extra ?? ({} as Extra)).safeParse(emptyAsUnset(env));
-  const problems = [...(base.success ? consumerTimingProblems(base.data) : describe(base.error)), ...(more.success ? [] : describe(more.error))];
+  const problems = [
+    ...(base.success ? consumerTimingProblems(base.data) : describe(base.error)),
+    ...(more.success ? [] : describe(more.error)),
+  ];
   if (!base.success || !more.success || problems.length > 0) throw new ConfigError(problems);
 
   const v = base.data;

@@ -24,7 +24,11 @@ describe('loadConfig', () => {
   });
 
   it('parses API_KEYS into key → workspace pairs and brokers into a list', () => {
-    const config = loadConfig('dispatcher', undefined, { API_KEYS: 'k1=ws-a, k2=ws-b', KAFKA_BROKERS: 'a:9092,b:9093', PORT: '4000' });
+    const config = loadConfig('dispatcher', undefined, {
+      API_KEYS: 'k1=ws-a, k2=ws-b',
+      KAFKA_BROKERS: 'a:9092,b:9093',
+      PORT: '4000',
+    });
 
     expect([...config.apiKeys]).toEqual([
       ['k1', 'ws-a'],
@@ -50,7 +54,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects an API key given to two workspaces', () => {
-    expect(problemsOf({ API_KEYS: 'shared=ws-a,shared=ws-b' })).toMatch(/API_KEYS: .*pair 2 gives a key to a second workspace/);
+    expect(problemsOf({ API_KEYS: 'shared=ws-a,shared=ws-b' })).toMatch(
+      /API_KEYS: .*pair 2 gives a key to a second workspace/,
+    );
   });
 
   it('rejects a DATABASE_URL that is not a postgres URL without echoing it', () => {
@@ -76,22 +82,39 @@ describe('loadConfig', () => {
       sessionTimeoutMs: 6000,
       heartbeatIntervalMs: 1000,
     });
-    expect(loadConfig('token-registry', undefined, { CONSUMER_CONCURRENCY: '3', CONSUMER_MAX_EVENTS_PER_TRANSACTION: '20000' }).consumer).toMatchObject({
+    expect(
+      loadConfig('token-registry', undefined, {
+        CONSUMER_CONCURRENCY: '3',
+        CONSUMER_MAX_EVENTS_PER_TRANSACTION: '20000',
+      }).consumer,
+    ).toMatchObject({
       partitionsConsumedConcurrently: 3,
       maxEventsPerTransaction: 20000,
     });
-    expect(problemsOf({ CONSUMER_CONCURRENCY: '0' })).toBe('invalid configuration: CONSUMER_CONCURRENCY: expected an integer 1-64, got "0"');
+    expect(problemsOf({ CONSUMER_CONCURRENCY: '0' })).toBe(
+      'invalid configuration: CONSUMER_CONCURRENCY: expected an integer 1-64, got "0"',
+    );
   });
 
   it('reads the consumer timing (max wait, session timeout, heartbeat) under the names the projection runner takes', () => {
-    const config = loadConfig('token-registry', undefined, { CONSUMER_MAX_WAIT_MS: '250', CONSUMER_SESSION_TIMEOUT_MS: '10000', CONSUMER_HEARTBEAT_INTERVAL_MS: '3000' });
+    const config = loadConfig('token-registry', undefined, {
+      CONSUMER_MAX_WAIT_MS: '250',
+      CONSUMER_SESSION_TIMEOUT_MS: '10000',
+      CONSUMER_HEARTBEAT_INTERVAL_MS: '3000',
+    });
 
     expect(config.consumer).toMatchObject({ maxWaitTimeInMs: 250, sessionTimeoutMs: 10000, heartbeatIntervalMs: 3000 });
-    expect(loadConfig('token-registry', undefined, { CONSUMER_MAX_WAIT_MS: '', CONSUMER_SESSION_TIMEOUT_MS: '' }).consumer).toMatchObject({ maxWaitTimeInMs: 500, sessionTimeoutMs: 6000 });
+    expect(
+      loadConfig('token-registry', undefined, { CONSUMER_MAX_WAIT_MS: '', CONSUMER_SESSION_TIMEOUT_MS: '' }).consumer,
+    ).toMatchObject({ maxWaitTimeInMs: 500, sessionTimeoutMs: 6000 });
   });
 
   it('rejects a session timeout the broker would refuse and a malformed max wait, naming each', () => {
-    const message = problemsOf({ CONSUMER_SESSION_TIMEOUT_MS: '3000', CONSUMER_MAX_WAIT_MS: '0.5s', CONSUMER_HEARTBEAT_INTERVAL_MS: '50' });
+    const message = problemsOf({
+      CONSUMER_SESSION_TIMEOUT_MS: '3000',
+      CONSUMER_MAX_WAIT_MS: '0.5s',
+      CONSUMER_HEARTBEAT_INTERVAL_MS: '50',
+    });
 
     expect(message).toContain('CONSUMER_SESSION_TIMEOUT_MS: expected an integer 6000-1800000, got "3000"');
     expect(message).toContain('CONSUMER_MAX_WAIT_MS: expected an integer 1-10000, got "0.5s"');
@@ -99,10 +122,22 @@ describe('loadConfig', () => {
   });
 
   it('rejects a heartbeat and max wait that leave the session timeout less than half as a margin', () => {
-    expect(problemsOf({ CONSUMER_SESSION_TIMEOUT_MS: '6000', CONSUMER_HEARTBEAT_INTERVAL_MS: '2000', CONSUMER_MAX_WAIT_MS: '1500' })).toBe(
+    expect(
+      problemsOf({
+        CONSUMER_SESSION_TIMEOUT_MS: '6000',
+        CONSUMER_HEARTBEAT_INTERVAL_MS: '2000',
+        CONSUMER_MAX_WAIT_MS: '1500',
+      }),
+    ).toBe(
       'invalid configuration: CONSUMER_HEARTBEAT_INTERVAL_MS + CONSUMER_MAX_WAIT_MS: expected at most half of CONSUMER_SESSION_TIMEOUT_MS (an idle consumer heartbeats only between fetches), got 2000 + 1500 with a session timeout of 6000',
     );
-    expect(loadConfig('token-registry', undefined, { CONSUMER_SESSION_TIMEOUT_MS: '6000', CONSUMER_HEARTBEAT_INTERVAL_MS: '2000', CONSUMER_MAX_WAIT_MS: '1000' }).consumer.heartbeatIntervalMs).toBe(2000);
+    expect(
+      loadConfig('token-registry', undefined, {
+        CONSUMER_SESSION_TIMEOUT_MS: '6000',
+        CONSUMER_HEARTBEAT_INTERVAL_MS: '2000',
+        CONSUMER_MAX_WAIT_MS: '1000',
+      }).consumer.heartbeatIntervalMs,
+    ).toBe(2000);
   });
 
   it('treats an empty variable as unset', () => {

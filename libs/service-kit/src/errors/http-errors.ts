@@ -1,4 +1,15 @@
-import { ArgumentMetadata, ArgumentsHost, BadRequestException, Body, Catch, ExceptionFilter, HttpException, HttpStatus, Logger, PipeTransform } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  ArgumentsHost,
+  BadRequestException,
+  Body,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  PipeTransform,
+} from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
@@ -34,7 +45,10 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
     if (result.success) return result.data;
     const name = metadata?.data ? [metadata.data] : [];
     throw new InvalidInputException(
-      result.error.issues.map((issue) => ({ field: [...name, ...issue.path.map(String)].join('.') || '(body)', problem: issue.message })),
+      result.error.issues.map((issue) => ({
+        field: [...name, ...issue.path.map(String)].join('.') || '(body)',
+        problem: issue.message,
+      })),
     );
   }
 }
@@ -66,10 +80,14 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       const status = error.getStatus();
       const body = error.getResponse();
-      response.status(status).json(typeof body === 'string' ? { statusCode: status, error: STATUS_CODES[status], message: body } : body);
+      response
+        .status(status)
+        .json(typeof body === 'string' ? { statusCode: status, error: STATUS_CODES[status], message: body } : body);
       return;
     }
-    this.logger.error(error instanceof Error ? error.stack ?? error.message : String(error));
-    response.status(HttpStatus.INTERNAL_SERVER_ERROR).json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    response
+      .status(HttpStatus.INTERNAL_SERVER_ERROR)
+      .json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }
 }

@@ -23,13 +23,17 @@ describe('ZodValidationPipe: a 400 names the field (DESIGN §4 HTTP API)', () =>
   });
 
   it('names a query parameter the same way', () => {
-    expect(rejection(() => id.transform('', { type: 'query', data: 'cursor' }))).toMatchObject({ issues: [{ field: 'cursor', problem: 'must not be empty' }] });
+    expect(rejection(() => id.transform('', { type: 'query', data: 'cursor' }))).toMatchObject({
+      issues: [{ field: 'cursor', problem: 'must not be empty' }],
+    });
   });
 
   it('names a field of the body by its path, and the body itself as "(body)"', () => {
     const body = new ZodValidationPipe(z.object({ attributes: z.array(z.object({ external_id: z.string() })) }));
 
-    expect(rejection(() => body.transform({ attributes: [{}] }, { type: 'body' }))).toMatchObject({ issues: [{ field: 'attributes.0.external_id' }] });
+    expect(rejection(() => body.transform({ attributes: [{}] }, { type: 'body' }))).toMatchObject({
+      issues: [{ field: 'attributes.0.external_id' }],
+    });
     expect(rejection(() => body.transform('nope', { type: 'body' }))).toMatchObject({ issues: [{ field: '(body)' }] });
   });
 });

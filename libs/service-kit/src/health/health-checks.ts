@@ -45,7 +45,13 @@ export class HealthController {
   @HealthCheck()
   check() {
     const database: HealthProbe = async () => ({ up: (await this.dataSource.query('select 1 as up'))[0]?.up === 1 });
-    return this.health.check([['database', database] as const, ...this.checks.entries()].map(([name, probe]) => () => this.probe(name, probe)));
+    return this.health.check(
+      [['database', database] as const, ...this.checks.entries()].map(
+        ([name, probe]) =>
+          () =>
+            this.probe(name, probe),
+      ),
+    );
   }
 
   private async probe(name: string, probe: HealthProbe): Promise<HealthIndicatorResult> {

@@ -67,7 +67,13 @@ export function httpLoggerOptions(logger: Logger): HttpLoggerOptions {
     logger,
     autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
     serializers: {
-      req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+      req: (req: {
+        id: unknown;
+        method: string;
+        url: string;
+        headers: Record<string, unknown>;
+        remoteAddress?: string;
+      }) => ({
         id: req.id,
         method: req.method,
         url: req.url.split('?')[0],

@@ -19,7 +19,18 @@ describe('createLogger (outside Nest)', () => {
 
     const [line] = logs.lines();
     expect(line).toMatchObject({ level: 'info', name: 'token-registry', msg: 'applied', token: '[redacted]' });
-    for (const secret of ['111111', '222222', '333333', '444444', '555555', '666666', '777777', '888888', '999999', '000000']) {
+    for (const secret of [
+      '111111',
+      '222222',
+      '333333',
+      '444444',
+      '555555',
+      '666666',
+      '777777',
+      '888888',
+      '999999',
+      '000000',
+    ]) {
       expect(logs.text()).not.toContain(secret);
     }
   });

@@ -43,7 +43,8 @@ export class NestPinoLogger implements LoggerService {
     if (typeof rest[0] === 'string' && isStack(rest[0])) fields.stack = rest.shift();
     if (rest.length > 0) fields.params = rest;
     if (message instanceof Error) this.logger[level]({ ...fields, err: message }, message.message);
-    else if (message !== null && typeof message === 'object') this.logger[level]({ ...fields, ...(message as Record<string, unknown>) });
+    else if (message !== null && typeof message === 'object')
+      this.logger[level]({ ...fields, ...(message as Record<string, unknown>) });
     else this.logger[level](fields, String(message));
   }
 }

@@ -2,7 +2,14 @@ import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Topics } from '@push/contracts';
-import { LogCapture, createTestTopics, deleteTestTopics, dropDatabase, uniqueDatabaseUrl, uniqueTopicPrefix } from '@push/testing';
+import {
+  LogCapture,
+  createTestTopics,
+  deleteTestTopics,
+  dropDatabase,
+  uniqueDatabaseUrl,
+  uniqueTopicPrefix,
+} from '@push/testing';
 import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
 import { tokenRegistryService } from '../service';
 
@@ -18,7 +25,12 @@ describe('token-registry HTTP API', () => {
 
   beforeAll(async () => {
     await createTestTopics(prefix, [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens], 1);
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, API_KEYS: 'key-a=ws-a,key-b=ws-b', LOG_LEVEL: 'warn' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      API_KEYS: 'key-a=ws-a,key-b=ws-b',
+      LOG_LEVEL: 'warn',
+    });
     dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
     await dataSource.query(
       `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
@@ -67,7 +79,13 @@ describe('token-registry HTTP API', () => {
   it('answers null token and session for a device without them', async () => {
     const response = await request(app.getHttpServer()).get('/devices/web-app/browser-1').set(asA);
 
-    expect(response.body).toMatchObject({ platform: 'web', token: null, token_status: 'removed', last_session_at: null, user_id: null });
+    expect(response.body).toMatchObject({
+      platform: 'web',
+      token: null,
+      token_status: 'removed',
+      last_session_at: null,
+      user_id: null,
+    });
   });
 
   it('answers 404 for an unknown device, and for a device of another workspace', async () => {
@@ -85,11 +103,17 @@ describe('token-registry HTTP API', () => {
 
     expect(charlie.status).toBe(200);
     expect(charlie.body.user_id).toBe('charlie');
-    expect(charlie.body.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id])).toEqual([
+    expect(
+      charlie.body.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id]),
+    ).toEqual([
       [null, 'charlie'],
       ['charlie', 'kim'],
     ]);
-    expect(charlie.body.entries[1]).toMatchObject({ app_id: 'ios-app', device_id: 'phone-1', at: '2026-11-01T10:00:00.000Z' });
+    expect(charlie.body.entries[1]).toMatchObject({
+      app_id: 'ios-app',
+      device_id: 'phone-1',
+      at: '2026-11-01T10:00:00.000Z',
+    });
     expect(charlie.body.entries[0].token.endsWith(TOKEN.slice(-6))).toBe(true);
     expect(JSON.stringify(charlie.body)).not.toContain(TOKEN);
     expect(kimInB.body.entries).toEqual([]);
@@ -117,7 +141,9 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers 400 for an id longer than any stored one (256 bytes of UTF-8)', async () => {
-    const response = await request(app.getHttpServer()).get(`/devices/${'é'.repeat(129)}/phone-1`).set(asA);
+    const response = await request(app.getHttpServer())
+      .get(`/devices/${'é'.repeat(129)}/phone-1`)
+      .set(asA);
 
     expect(response.status).toBe(400);
     expect(response.body.issues).toEqual([{ field: 'app_id', problem: 'is longer than 256 bytes (UTF-8)' }]);
@@ -135,13 +161,19 @@ describe('token-registry HTTP API', () => {
     const response = await request(app.getHttpServer()).get('/devices/ios-app/identified-only').set(asA);
 
     expect(response.status).toBe(404);
-    expect(response.body.message).toBe('device identified-only of app ios-app has no known platform yet: no registration, session or permission change has named one');
+    expect(response.body.message).toBe(
+      'device identified-only of app ios-app has no known platform yet: no registration, session or permission change has named one',
+    );
   });
 
   it('documents in OpenAPI that a device always has a platform, and when it is a 404 instead', async () => {
-    const operation = (await request(app.getHttpServer()).get('/docs-json')).body.paths['/devices/{app_id}/{device_id}'].get;
+    const operation = (await request(app.getHttpServer()).get('/docs-json')).body.paths['/devices/{app_id}/{device_id}']
+      .get;
 
-    expect(operation.responses['200'].content['application/json'].schema.properties.platform).toEqual({ type: 'string', enum: ['ios', 'android', 'web'] });
+    expect(operation.responses['200'].content['application/json'].schema.properties.platform).toEqual({
+      type: 'string',
+      enum: ['ios', 'android', 'web'],
+    });
     expect(operation.responses['404'].description).toMatch(/no event has named its platform yet/);
     expect(operation.parameters.map((p: { name: string; description: string }) => [p.name, p.description])).toEqual([
       ['app_id', 'exact id, as the SDK sent it (not trimmed); 1 to 256 bytes of UTF-8'],

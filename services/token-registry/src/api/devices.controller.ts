@@ -1,5 +1,12 @@
 import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { WorkspaceId, ZodValidationPipe, maskToken } from '@push/service-kit';
@@ -15,9 +22,13 @@ const id = new ZodValidationPipe(
     .string()
     .refine((value) => value.trim().length > 0, 'must not be blank')
     .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
-    .refine((value) => Buffer.byteLength(value, 'utf8') <= MAX_ID_BYTES, `is longer than ${MAX_ID_BYTES} bytes (UTF-8)`),
+    .refine(
+      (value) => Buffer.byteLength(value, 'utf8') <= MAX_ID_BYTES,
+      `is longer than ${MAX_ID_BYTES} bytes (UTF-8)`,
+    ),
 );
-const idParam = (name: string) => ApiParam({ name, description: `exact id, as the SDK sent it (not trimmed); 1 to ${MAX_ID_BYTES} bytes of UTF-8` });
+const idParam = (name: string) =>
+  ApiParam({ name, description: `exact id, as the SDK sent it (not trimmed); 1 to ${MAX_ID_BYTES} bytes of UTF-8` });
 
 const DEVICE_SCHEMA = {
   type: 'object',
@@ -55,12 +66,21 @@ export class DevicesController {
     description:
       'this workspace has no such device, or no event has named its platform yet (it was seen only through ChangeUser, UserLoggedOut or AppUninstalled): until then nothing is known of its push state',
   })
-  @ApiBadRequestResponse({ description: 'an id that cannot exist (blank, a NUL character, too long); the body names the parameter' })
-  async device(@WorkspaceId() workspaceId: string, @Param('app_id', id) appId: string, @Param('device_id', id) deviceId: string) {
+  @ApiBadRequestResponse({
+    description: 'an id that cannot exist (blank, a NUL character, too long); the body names the parameter',
+  })
+  async device(
+    @WorkspaceId() workspaceId: string,
+    @Param('app_id', id) appId: string,
+    @Param('device_id', id) deviceId: string,
+  ) {
     const row = await this.queries.device(workspaceId, appId, deviceId);
     if (!row) throw new NotFoundException(`no device ${deviceId} of app ${appId}`);
     // The contract's platform is one of ios/android/web; a device no SDK event has described yet is not a push device.
-    if (row.platform === null) throw new NotFoundException(`device ${deviceId} of app ${appId} has no known platform yet: no registration, session or permission change has named one`);
+    if (row.platform === null)
+      throw new NotFoundException(
+        `device ${deviceId} of app ${appId} has no known platform yet: no registration, session or permission change has named one`,
+      );
     return {
       workspace_id: row.workspace_id,
       app_id: row.app_id,
@@ -78,9 +98,11 @@ export class DevicesController {
   }
 
   @Get('users/:user_id/token-changelog')
-  @ApiOperation({ summary: "Every move of a token to or from the user (T3), oldest first; tokens masked" })
+  @ApiOperation({ summary: 'Every move of a token to or from the user (T3), oldest first; tokens masked' })
   @idParam('user_id')
-  @ApiBadRequestResponse({ description: 'a user id that cannot exist (blank, a NUL character, too long); the body names the parameter' })
+  @ApiBadRequestResponse({
+    description: 'a user id that cannot exist (blank, a NUL character, too long); the body names the parameter',
+  })
   async changelog(@WorkspaceId() workspaceId: string, @Param('user_id', id) userId: string) {
     const entries = await this.queries.changelog(workspaceId, userId);
     return {

@@ -31,11 +31,18 @@ export function changelogEntriesOf(event: DeviceTokenEvent): ChangelogEntry[] {
     case 'TokenAssigned':
       return event.data.user_id === null ? [] : [entry(0, event.data.token, null, event.data.user_id)];
     case 'TokenReplaced':
-      return event.data.user_id === null ? [] : [entry(0, event.data.previous_token, event.data.user_id, null), entry(1, event.data.token, null, event.data.user_id)];
+      return event.data.user_id === null
+        ? []
+        : [
+            entry(0, event.data.previous_token, event.data.user_id, null),
+            entry(1, event.data.token, null, event.data.user_id),
+          ];
     case 'TokenRemoved':
       return event.data.user_id === null ? [] : [entry(0, event.data.token, event.data.user_id, null)];
     case 'DeviceUserChanged':
-      return event.data.token === null ? [] : [entry(0, event.data.token, event.data.previous_user_id, event.data.user_id)];
+      return event.data.token === null
+        ? []
+        : [entry(0, event.data.token, event.data.previous_user_id, event.data.user_id)];
     case 'TokenRenewed':
     case 'PushCapabilityChanged':
     case 'DeviceSessionRecorded':

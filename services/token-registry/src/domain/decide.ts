@@ -27,7 +27,10 @@ function header(cause: Cause, fact: DeviceFact, after: DeviceState): Header {
 }
 
 const capabilityChanged = (before: DeviceState, after: DeviceState): boolean =>
-  after.permission !== null && (before.platform !== after.platform || before.osVersion !== after.osVersion || before.permission !== after.permission);
+  after.permission !== null &&
+  (before.platform !== after.platform ||
+    before.osVersion !== after.osVersion ||
+    before.permission !== after.permission);
 
 function userChangeCause(fact: DeviceFact): UserChangeCause {
   if (fact.type === 'ChangeUser') return 'CHANGE_USER';
@@ -83,14 +86,20 @@ export function decide(before: DeviceState, after: DeviceState, fact: DeviceFact
   const tokenBefore = sendableToken(before);
   const tokenAfter = sendableToken(after);
   if (before.userId !== after.userId) {
-    events.push({ type: 'DeviceUserChanged', data: { ...head, previous_user_id: before.userId, token: tokenBefore, cause: userChangeCause(fact) } });
+    events.push({
+      type: 'DeviceUserChanged',
+      data: { ...head, previous_user_id: before.userId, token: tokenBefore, cause: userChangeCause(fact) },
+    });
   }
 
   const takenFrom = fact.type === 'TokenRegistered' ? fact.takenFromDeviceId : null;
   if (tokenBefore === null && tokenAfter !== null) {
     events.push({ type: 'TokenAssigned', data: { ...head, token: tokenAfter, moved_from_device_id: takenFrom } });
   } else if (tokenBefore !== null && tokenAfter !== null && tokenBefore !== tokenAfter) {
-    events.push({ type: 'TokenReplaced', data: { ...head, token: tokenAfter, previous_token: tokenBefore, moved_from_device_id: takenFrom } });
+    events.push({
+      type: 'TokenReplaced',
+      data: { ...head, token: tokenAfter, previous_token: tokenBefore, moved_from_device_id: takenFrom },
+    });
   } else if (tokenBefore !== null && tokenAfter !== null && after.tokenRegisteredAt !== before.tokenRegisteredAt) {
     events.push({ type: 'TokenRenewed', data: { ...head, token: tokenAfter } });
   } else if (tokenBefore !== null && tokenAfter === null) {

@@ -21,10 +21,26 @@ export type DeviceFact =
       /** T2: the device of the same app that held this token until now. */
       takenFromDeviceId: string | null;
     }
-  | { type: 'SessionStarted'; at: number; eventId: string; platform: Platform; osVersion: string | null; permission: PushPermission; userId: string | null }
+  | {
+      type: 'SessionStarted';
+      at: number;
+      eventId: string;
+      platform: Platform;
+      osVersion: string | null;
+      permission: PushPermission;
+      userId: string | null;
+    }
   | { type: 'ChangeUser'; at: number; eventId: string; userId: string }
   | { type: 'UserLoggedOut'; at: number; eventId: string }
-  | { type: 'PushPermissionChanged'; at: number; eventId: string; platform: Platform; osVersion: string | null; permission: PushPermission; prompted: boolean }
+  | {
+      type: 'PushPermissionChanged';
+      at: number;
+      eventId: string;
+      platform: Platform;
+      osVersion: string | null;
+      permission: PushPermission;
+      prompted: boolean;
+    }
   | { type: 'AppUninstalled'; at: number; eventId: string }
   | { type: 'TokenInvalidated'; at: number; token: string; providerReason: string; providerTimestamp: number | null }
   | { type: 'TokenTakenOver'; at: number; token: string; byDeviceId: string };

@@ -57,7 +57,8 @@ export const unknownDevice: DeviceState = Object.freeze({
 export const isNewer = (state: DeviceState, asOf: number | null, at: number, eventId: string): boolean =>
   asOf === null || at > asOf || (at === asOf && !state.appliedAsOf.some((e) => e.eventId === eventId));
 
-export const sendableToken = (state: DeviceState): string | null => (state.tokenStatus === 'active' ? state.token : null);
+export const sendableToken = (state: DeviceState): string | null =>
+  state.tokenStatus === 'active' ? state.token : null;
 
 export interface PushCapability {
   /** The OS lets the app show notifications. */
@@ -81,16 +82,28 @@ const majorVersion = (osVersion: string | null): number | null => {
  * disabled them in the OS settings (T6). An Android device of unknown OS version is treated as 13+ (the prompt
  * decides), so nothing is counted reachable on a guess.
  */
-export function pushCapability(platform: Platform | null, osVersion: string | null, permission: PushPermission | null): PushCapability {
+export function pushCapability(
+  platform: Platform | null,
+  osVersion: string | null,
+  permission: PushPermission | null,
+): PushCapability {
   const none = { foregroundEnabled: false, backgroundEnabled: false, provisional: false };
   if (platform === null || permission === null) return none;
   switch (platform) {
     case 'IOS':
-      return { foregroundEnabled: permission === 'AUTHORIZED' || permission === 'PROVISIONAL', backgroundEnabled: true, provisional: permission === 'PROVISIONAL' };
+      return {
+        foregroundEnabled: permission === 'AUTHORIZED' || permission === 'PROVISIONAL',
+        backgroundEnabled: true,
+        provisional: permission === 'PROVISIONAL',
+      };
     case 'ANDROID': {
       const major = majorVersion(osVersion);
       const needsNoPermission = major !== null && major < ANDROID_RUNTIME_PERMISSION_MAJOR;
-      return { foregroundEnabled: permission === 'AUTHORIZED' || (needsNoPermission && permission !== 'DENIED'), backgroundEnabled: true, provisional: false };
+      return {
+        foregroundEnabled: permission === 'AUTHORIZED' || (needsNoPermission && permission !== 'DENIED'),
+        backgroundEnabled: true,
+        provisional: false,
+      };
     }
     case 'WEB':
       return { foregroundEnabled: permission === 'AUTHORIZED', backgroundEnabled: false, provisional: false };

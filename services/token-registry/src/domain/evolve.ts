@@ -7,7 +7,13 @@ type Guarded = { at: number; eventId: string };
 /** T5/T6: the permission seen at a registration, a session or a change is the device's permission from then on. */
 function withCapability(state: DeviceState, event: Guarded, seen: Capability): DeviceState {
   if (!isNewer(state, state.capabilityAsOf, event.at, event.eventId)) return state;
-  return { ...state, platform: seen.platform, osVersion: seen.osVersion ?? state.osVersion, permission: seen.permission, capabilityAsOf: event.at };
+  return {
+    ...state,
+    platform: seen.platform,
+    osVersion: seen.osVersion ?? state.osVersion,
+    permission: seen.permission,
+    capabilityAsOf: event.at,
+  };
 }
 
 /** T3/T4: the device belongs to this user (null: anonymous) from `at` on. */
@@ -16,7 +22,8 @@ function withUser(state: DeviceState, event: Guarded, userId: string | null): De
   return { ...state, userId, userAsOf: event.at };
 }
 
-const byTimeAndId = (a: AppliedEvent, b: AppliedEvent) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+const byTimeAndId = (a: AppliedEvent, b: AppliedEvent) =>
+  a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
 
 /**
  * T9: `state` with `event` remembered among the events applied at the aspects' current times, and the events of
@@ -46,11 +53,19 @@ function applied(state: DeviceState, fact: DeviceFact): DeviceState {
       const seen = withUser(withCapability(state, fact, fact), fact, fact.userId);
       if (!isNewer(state, seen.tokenAsOf, fact.at, fact.eventId)) return seen;
       // T1: the new registration replaces whatever the device held; T8: a tombstoned string is held but not sendable.
-      return { ...seen, token: fact.token, tokenStatus: fact.staysInvalidated ? 'invalidated' : 'active', tokenAsOf: fact.at, tokenRegisteredAt: fact.at };
+      return {
+        ...seen,
+        token: fact.token,
+        tokenStatus: fact.staysInvalidated ? 'invalidated' : 'active',
+        tokenAsOf: fact.at,
+        tokenRegisteredAt: fact.at,
+      };
     }
     case 'SessionStarted': {
       const seen = withUser(withCapability(state, fact, fact), fact, fact.userId);
-      return state.lastSessionAt !== null && state.lastSessionAt >= fact.at ? seen : { ...seen, lastSessionAt: fact.at };
+      return state.lastSessionAt !== null && state.lastSessionAt >= fact.at
+        ? seen
+        : { ...seen, lastSessionAt: fact.at };
     }
     case 'ChangeUser':
       return withUser(state, fact, fact.userId);
@@ -61,11 +76,20 @@ function applied(state: DeviceState, fact: DeviceFact): DeviceState {
     case 'AppUninstalled':
       // T7: the token goes; the device keeps its user and capability for the read model.
       if (!isNewer(state, state.tokenAsOf, fact.at, fact.eventId)) return state;
-      return { ...state, token: null, tokenStatus: state.tokenStatus === 'none' ? 'none' : 'removed', tokenAsOf: fact.at };
+      return {
+        ...state,
+        token: null,
+        tokenStatus: state.tokenStatus === 'none' ? 'none' : 'removed',
+        tokenAsOf: fact.at,
+      };
     case 'TokenInvalidated': {
       if (state.token !== fact.token || state.tokenStatus !== 'active') return state;
       // T8: Apple re-issues a token after its 410: a registration later than the 410 timestamp is a live token.
-      const reissuedAfter410 = state.platform === 'IOS' && fact.providerTimestamp !== null && state.tokenRegisteredAt !== null && state.tokenRegisteredAt > fact.providerTimestamp;
+      const reissuedAfter410 =
+        state.platform === 'IOS' &&
+        fact.providerTimestamp !== null &&
+        state.tokenRegisteredAt !== null &&
+        state.tokenRegisteredAt > fact.providerTimestamp;
       if (reissuedAfter410) return state;
       // The token aspect's time stays the registration's: a registration after the 410 timestamp but processed before
       // the bounce arrived is still judged by T8, not discarded as late.

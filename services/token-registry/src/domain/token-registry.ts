@@ -25,7 +25,8 @@ export interface Tombstone {
 }
 
 const SEP = '\u0000';
-export const deviceKey = (ref: DeviceRef): string => (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
+export const deviceKey = (ref: DeviceRef): string =>
+  (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
 const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
 const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
 
@@ -40,11 +41,17 @@ function nameBasedUuid(name: string): string {
 
 /** The user an event names as its device's user (S1 counts these sightings); null when it names none. */
 export function namedUser(input: TokenRegistryInput): string | null {
-  return input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser' ? input.data.user_id : null;
+  return input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser'
+    ? input.data.user_id
+    : null;
 }
 
 /** T8: may this registration make a tombstoned token sendable? Only on APNs, after the 410 timestamp. */
-export function staysInvalidated(tombstone: Tombstone | undefined, platform: DeviceState['platform'], registeredAt: number): boolean {
+export function staysInvalidated(
+  tombstone: Tombstone | undefined,
+  platform: DeviceState['platform'],
+  registeredAt: number,
+): boolean {
   if (!tombstone) return false;
   return !(platform === 'IOS' && tombstone.providerTimestamp !== null && registeredAt > tombstone.providerTimestamp);
 }
@@ -112,7 +119,19 @@ export class TokenRegistry {
         return this.register(input.data, ref, cause);
       case 'SessionStarted': {
         const d = input.data;
-        return this.step(ref, { type: 'SessionStarted', at, eventId, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, userId: d.user_id }, cause(ref));
+        return this.step(
+          ref,
+          {
+            type: 'SessionStarted',
+            at,
+            eventId,
+            platform: d.platform,
+            osVersion: d.os_version,
+            permission: d.push_permission,
+            userId: d.user_id,
+          },
+          cause(ref),
+        );
       }
       case 'ChangeUser':
         return this.step(ref, { type: 'ChangeUser', at, eventId, userId: input.data.user_id }, cause(ref));
@@ -120,7 +139,19 @@ export class TokenRegistry {
         return this.step(ref, { type: 'UserLoggedOut', at, eventId }, cause(ref));
       case 'PushPermissionChanged': {
         const d = input.data;
-        return this.step(ref, { type: 'PushPermissionChanged', at, eventId, platform: d.platform, osVersion: d.os_version, permission: d.push_permission, prompted: d.prompted }, cause(ref));
+        return this.step(
+          ref,
+          {
+            type: 'PushPermissionChanged',
+            at,
+            eventId,
+            platform: d.platform,
+            osVersion: d.os_version,
+            permission: d.push_permission,
+            prompted: d.prompted,
+          },
+          cause(ref),
+        );
       }
       case 'AppUninstalled':
         return this.step(ref, { type: 'AppUninstalled', at, eventId }, cause(ref));
@@ -132,7 +163,11 @@ export class TokenRegistry {
   }
 
   /** T1, T2, T8. */
-  private register(data: Extract<TokenRegistryInput, { type: 'TokenRegistered' }>['data'], ref: DeviceRef, cause: (device: DeviceRef) => Cause): DeviceTokenEvent[] {
+  private register(
+    data: Extract<TokenRegistryInput, { type: 'TokenRegistered' }>['data'],
+    ref: DeviceRef,
+    cause: (device: DeviceRef) => Cause,
+  ): DeviceTokenEvent[] {
     const at = data.occurred_at;
     const fact: Extract<DeviceFact, { type: 'TokenRegistered' }> = {
       type: 'TokenRegistered',
@@ -149,7 +184,8 @@ export class TokenRegistry {
     const holderId = this.holders.get(tokenKey(ref.workspaceId, ref.appId, data.token));
     const device = this.device(ref);
     const registrationIsCurrent = isNewer(device, device.tokenAsOf, at, data.event_id);
-    if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent) return this.step(ref, fact, cause(ref));
+    if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent)
+      return this.step(ref, fact, cause(ref));
 
     const holder: DeviceRef = { workspaceId: ref.workspaceId, appId: ref.appId, deviceId: holderId };
     const holderState = this.device(holder);
@@ -157,19 +193,30 @@ export class TokenRegistry {
     // On equal times the registration is the later one in the log: it takes the token (T9).
     if (isNewer(holderState, heldSince, at, data.event_id)) {
       // The token moved here: the previous holder loses it first, so that it is never on two devices.
-      const lost = this.step(holder, { type: 'TokenTakenOver', at, token: data.token, byDeviceId: ref.deviceId }, cause(holder));
+      const lost = this.step(
+        holder,
+        { type: 'TokenTakenOver', at, token: data.token, byDeviceId: ref.deviceId },
+        cause(holder),
+      );
       return [...lost, ...this.step(ref, { ...fact, takenFromDeviceId: holderId }, cause(ref))];
     }
     // A late registration: the token has been on the other device since after it. T1 still applies (this device's
     // previous token was replaced then), and the token then moved on (T2).
     const replaced = this.step(ref, fact, cause(ref));
-    const movedOn = this.step(ref, { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId }, cause(ref));
+    const movedOn = this.step(
+      ref,
+      { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId },
+      cause(ref),
+    );
     this.holders.set(tokenKey(ref.workspaceId, ref.appId, data.token), holderId);
     return [...replaced, ...movedOn];
   }
 
   /** T8: tombstone the token string and remove it from whichever device of the app holds it now. */
-  private invalidate(data: Extract<TokenRegistryInput, { type: 'TokenInvalidated' }>['data'], cause: (device: DeviceRef) => Cause): DeviceTokenEvent[] {
+  private invalidate(
+    data: Extract<TokenRegistryInput, { type: 'TokenInvalidated' }>['data'],
+    cause: (device: DeviceRef) => Cause,
+  ): DeviceTokenEvent[] {
     const key = tokenKey(data.workspace_id, data.app_id, data.token);
     const tombstone = tombstoneAfter(this.tombstones.get(key), {
       providerReason: data.provider_reason,
@@ -177,14 +224,25 @@ export class TokenRegistry {
       invalidatedAt: data.occurred_at,
     });
     this.tombstones.set(key, tombstone);
-    this.changed.tombstones.set(key, { workspaceId: data.workspace_id, appId: data.app_id, token: data.token, tombstone });
+    this.changed.tombstones.set(key, {
+      workspaceId: data.workspace_id,
+      appId: data.app_id,
+      token: data.token,
+      tombstone,
+    });
 
     const holderId = this.holders.get(key);
     if (holderId === undefined) return [];
     const holder: DeviceRef = { workspaceId: data.workspace_id, appId: data.app_id, deviceId: holderId };
     return this.step(
       holder,
-      { type: 'TokenInvalidated', at: data.occurred_at, token: data.token, providerReason: data.provider_reason, providerTimestamp: data.provider_timestamp },
+      {
+        type: 'TokenInvalidated',
+        at: data.occurred_at,
+        token: data.token,
+        providerReason: data.provider_reason,
+        providerTimestamp: data.provider_timestamp,
+      },
       cause(holder),
     );
   }
@@ -245,4 +303,5 @@ function tombstoneAfter(previous: Tombstone | undefined, next: Tombstone): Tombs
   return revivesFewer(next, previous) ? next : previous;
 }
 
-const revivesFewer = (a: Tombstone, b: Tombstone): boolean => b.providerTimestamp !== null && (a.providerTimestamp === null || a.providerTimestamp > b.providerTimestamp);
+const revivesFewer = (a: Tombstone, b: Tombstone): boolean =>
+  b.providerTimestamp !== null && (a.providerTimestamp === null || a.providerTimestamp > b.providerTimestamp);

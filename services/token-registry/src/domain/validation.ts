@@ -37,7 +37,8 @@ export function pushSubscriptionProblem(token: string): string | null {
   } catch {
     return 'token of a WEB device is not JSON (expected a PushSubscription {"endpoint","keys":{"p256dh","auth"}})';
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'token of a WEB device is not a PushSubscription object';
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return 'token of a WEB device is not a PushSubscription object';
   const { endpoint, keys } = parsed as { endpoint?: unknown; keys?: { p256dh?: unknown; auth?: unknown } };
   if (!isNonEmptyString(endpoint)) return 'token of a WEB device has no endpoint';
   let url: URL;
@@ -46,7 +47,8 @@ export function pushSubscriptionProblem(token: string): string | null {
   } catch {
     return 'token of a WEB device has an endpoint that is not a URL';
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `token of a WEB device has an endpoint with scheme ${url.protocol} (expected https:)`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `token of a WEB device has an endpoint with scheme ${url.protocol} (expected https:)`;
   if (typeof keys !== 'object' || keys === null) return 'token of a WEB device has no keys';
   if (!isNonEmptyString(keys.p256dh)) return 'token of a WEB device has no keys.p256dh';
   if (!isNonEmptyString(keys.auth)) return 'token of a WEB device has no keys.auth';

@@ -64,7 +64,9 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
       ['PushCapabilityChanged', 'phone-b'],
       ['TokenAssigned', 'phone-b'],
     ]);
-    expect(await dataSource.query('select token, device_id from token_holders')).toEqual([{ token: 'new-shared-token', device_id: 'phone-b' }]);
+    expect(await dataSource.query('select token, device_id from token_holders')).toEqual([
+      { token: 'new-shared-token', device_id: 'phone-b' },
+    ]);
     expect(await dataSource.query('select device_id, token, token_status from devices order by device_id')).toEqual([
       { device_id: 'phone-a', token: null, token_status: 'removed' },
       { device_id: 'phone-b', token: 'new-shared-token', token_status: 'active' },
@@ -73,9 +75,16 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
 
   it('a claim that no device ends up holding is not left behind', async () => {
     const runner = dataSource.createQueryRunner();
-    const events = [deviceEvents.tokenRegistered(deviceOf('tablet'), 1_000, 'first-token'), deviceEvents.tokenRegistered(deviceOf('tablet'), 2_000, 'second-token')];
+    const events = [
+      deviceEvents.tokenRegistered(deviceOf('tablet'), 1_000, 'first-token'),
+      deviceEvents.tokenRegistered(deviceOf('tablet'), 2_000, 'second-token'),
+    ];
     await applyAndCommit(runner, await load(runner, events), events);
-    expect(await dataSource.query(`select token, device_id from token_holders where device_id in ('tablet', '') order by token`)).toEqual([{ token: 'second-token', device_id: 'tablet' }]);
+    expect(
+      await dataSource.query(
+        `select token, device_id from token_holders where device_id in ('tablet', '') order by token`,
+      ),
+    ).toEqual([{ token: 'second-token', device_id: 'tablet' }]);
   });
 
   /** What the runner does with a batch: applied in a transaction of its own, retried at once when it lost a race. */
@@ -101,7 +110,10 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
 
   const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
   const devices = (...ids: string[]) =>
-    dataSource.query('select device_id, token, token_status from devices where device_id = any($1) order by device_id', [ids]);
+    dataSource.query(
+      'select device_id, token, token_status from devices where device_id = any($1) order by device_id',
+      [ids],
+    );
 
   it('T8/T2 race: an invalidation racing a move of its token to another device reaches the new device', async () => {
     await applyRetryingRaces([deviceEvents.tokenRegistered(deviceOf('old-phone'), 1_000, 'moving-token')]);
@@ -110,12 +122,18 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
     const moving = await load(mover, move);
 
     // Bounced on the device that held the token when the push was sent; the move is not committed yet.
-    const invalidation = start([deliveryEvents.tokenInvalidated(deviceOf('old-phone'), 3_000, 'moving-token', { provider_reason: 'BadDeviceToken' })]);
+    const invalidation = start([
+      deliveryEvents.tokenInvalidated(deviceOf('old-phone'), 3_000, 'moving-token', {
+        provider_reason: 'BadDeviceToken',
+      }),
+    ]);
     await pause();
     await applyAndCommit(mover, moving, move);
     const published = await invalidation.done;
 
-    expect(published).toMatchObject([{ type: 'TokenRemoved', data: { device_id: 'new-phone', token: 'moving-token', reason: 'INVALIDATED' } }]);
+    expect(published).toMatchObject([
+      { type: 'TokenRemoved', data: { device_id: 'new-phone', token: 'moving-token', reason: 'INVALIDATED' } },
+    ]);
     expect(await devices('old-phone', 'new-phone')).toEqual([
       { device_id: 'new-phone', token: 'moving-token', token_status: 'invalidated' },
       { device_id: 'old-phone', token: null, token_status: 'removed' },
@@ -124,7 +142,11 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
 
   it('T8/T2 race: a move waiting for an invalidation of its token carries the token invalidated', async () => {
     await applyRetryingRaces([deviceEvents.tokenRegistered(deviceOf('old-tablet'), 1_000, 'dying-token')]);
-    const invalidation = [deliveryEvents.tokenInvalidated(deviceOf('old-tablet'), 3_000, 'dying-token', { provider_reason: 'BadDeviceToken' })];
+    const invalidation = [
+      deliveryEvents.tokenInvalidated(deviceOf('old-tablet'), 3_000, 'dying-token', {
+        provider_reason: 'BadDeviceToken',
+      }),
+    ];
     const invalidator = dataSource.createQueryRunner();
     const invalidating = await load(invalidator, invalidation);
 
@@ -152,11 +174,15 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
     await applyAndCommit(claimer, claiming, claim);
     await invalidation.done;
 
-    expect(await devices('fresh-phone')).toEqual([{ device_id: 'fresh-phone', token: 'fresh-token', token_status: 'invalidated' }]);
-    expect(await dataSource.query(`select device_id from token_holders where token = 'fresh-token'`)).toEqual([{ device_id: 'fresh-phone' }]);
+    expect(await devices('fresh-phone')).toEqual([
+      { device_id: 'fresh-phone', token: 'fresh-token', token_status: 'invalidated' },
+    ]);
+    expect(await dataSource.query(`select device_id from token_holders where token = 'fresh-token'`)).toEqual([
+      { device_id: 'fresh-phone' },
+    ]);
   });
 
-  it('T8/T7 race: an invalidation racing the uninstall of the token\'s device neither deadlocks nor leaves a holder behind', async () => {
+  it("T8/T7 race: an invalidation racing the uninstall of the token's device neither deadlocks nor leaves a holder behind", async () => {
     await applyRetryingRaces([deviceEvents.tokenRegistered(deviceOf('removed-app'), 1_000, 'orphan-token')]);
     const uninstall = [deviceEvents.appUninstalled(deviceOf('removed-app'), 2_000)];
     const uninstaller = dataSource.createQueryRunner();
@@ -169,7 +195,9 @@ describe('DevicesStore with concurrent transactions (real Postgres)', () => {
 
     expect(await devices('removed-app')).toEqual([{ device_id: 'removed-app', token: null, token_status: 'removed' }]);
     expect(await dataSource.query(`select device_id from token_holders where token = 'orphan-token'`)).toEqual([]);
-    expect(await dataSource.query(`select provider_reason from token_tombstones where token = 'orphan-token'`)).toEqual([{ provider_reason: 'Unregistered' }]);
+    expect(await dataSource.query(`select provider_reason from token_tombstones where token = 'orphan-token'`)).toEqual(
+      [{ provider_reason: 'Unregistered' }],
+    );
   });
 });
 
@@ -189,7 +217,11 @@ describe('read model limits (real Postgres)', () => {
   it('§3.5: the longest ids (256 bytes) and token (2048 bytes) validation accepts fit every index of the read model', async () => {
     // Random base64: Postgres cannot compress it, so each index entry is as wide as these limits allow.
     const random = (bytes: number) => randomBytes(bytes).toString('base64').slice(0, bytes);
-    const device = { workspace_id: random(MAX_ID_BYTES), app_id: random(MAX_ID_BYTES), device_id: random(MAX_ID_BYTES) };
+    const device = {
+      workspace_id: random(MAX_ID_BYTES),
+      app_id: random(MAX_ID_BYTES),
+      device_id: random(MAX_ID_BYTES),
+    };
     const token = random(MAX_TOKEN_BYTES);
     const events = [
       deviceEvents.tokenRegistered(device, 1_000, token, { user_id: random(MAX_ID_BYTES) }),
@@ -211,16 +243,28 @@ describe('DevicesStateColumns migration (real Postgres)', () => {
   const url = uniqueDatabaseUrl('token_registry_migration');
   afterAll(() => dropDatabase(url));
 
-  it('moves each device\'s JSON state into its columns, and the store reads the same state back', async () => {
+  it("moves each device's JSON state into its columns, and the store reads the same state back", async () => {
     const all = tokenRegistryService.migrations as unknown[];
-    const before = all.slice(0, all.indexOf(DevicesStateColumns1764100000000)) as typeof tokenRegistryService.migrations;
+    const before = all.slice(
+      0,
+      all.indexOf(DevicesStateColumns1764100000000),
+    ) as typeof tokenRegistryService.migrations;
     await createDatabase(url);
     const old = new DataSource({ type: 'postgres', url, migrations: before });
     await old.initialize();
     await old.runMigrations();
     const state = {
-      platform: 'IOS', osVersion: '17.4', permission: 'PROVISIONAL', capabilityAsOf: 1_700_000_000_123, userId: 'kim', userAsOf: 1_700_000_000_456,
-      token: 'apns-token', tokenStatus: 'active', tokenAsOf: 1_700_000_000_789, tokenRegisteredAt: 1_700_000_000_789, lastSessionAt: 1_700_000_001_001,
+      platform: 'IOS',
+      osVersion: '17.4',
+      permission: 'PROVISIONAL',
+      capabilityAsOf: 1_700_000_000_123,
+      userId: 'kim',
+      userAsOf: 1_700_000_000_456,
+      token: 'apns-token',
+      tokenStatus: 'active',
+      tokenAsOf: 1_700_000_000_789,
+      tokenRegisteredAt: 1_700_000_000_789,
+      lastSessionAt: 1_700_000_001_001,
     };
     await old.query(
       `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status, last_session_at, state)
@@ -232,7 +276,9 @@ describe('DevicesStateColumns migration (real Postgres)', () => {
     const migrated = await openDatabase({ url, migrations: tokenRegistryService.migrations });
     const runner = migrated.createQueryRunner();
     const phone = { workspaceId: 'acme', appId: 'ios-app', deviceId: 'phone' };
-    const store = await load(runner, [deviceEvents.sessionStarted({ workspace_id: 'acme', app_id: 'ios-app', device_id: 'phone' }, 1_700_000_000_000)]);
+    const store = await load(runner, [
+      deviceEvents.sessionStarted({ workspace_id: 'acme', app_id: 'ios-app', device_id: 'phone' }, 1_700_000_000_000),
+    ]);
     expect(store.registry.device(phone)).toEqual({ ...state, appliedAsOf: [] });
     await runner.rollbackTransaction();
     await runner.release();

@@ -72,7 +72,8 @@ function firstNamings(events: readonly TokenRegistryInput[]): { workspaceId: str
   for (const event of events) {
     const userId = namedUser(event);
     const key = `${event.data.workspace_id}\u0000${userId}`;
-    if (userId !== null && !first.has(key)) first.set(key, { workspaceId: event.data.workspace_id, userId, at: event.data.occurred_at });
+    if (userId !== null && !first.has(key))
+      first.set(key, { workspaceId: event.data.workspace_id, userId, at: event.data.occurred_at });
   }
   return valuesInKeyOrder(first);
 }
@@ -164,12 +165,23 @@ export class DevicesStore {
          on conflict do nothing returning workspace_id, app_id, token, device_id`,
         columns(unheld, 4),
       );
-      for (const c of claimed) store.claims.set(tupleKey([c.workspace_id, c.app_id, c.token]), [c.workspace_id, c.app_id, c.token, c.device_id]);
-      const lost = unheld.filter((tuple) => !store.claims.has(tupleKey(tuple.slice(0, 3)))).map((tuple) => tuple.slice(0, 3));
+      for (const c of claimed)
+        store.claims.set(tupleKey([c.workspace_id, c.app_id, c.token]), [
+          c.workspace_id,
+          c.app_id,
+          c.token,
+          c.device_id,
+        ]);
+      const lost = unheld
+        .filter((tuple) => !store.claims.has(tupleKey(tuple.slice(0, 3))))
+        .map((tuple) => tuple.slice(0, 3));
       if (lost.length) holders.push(...((await tx.query(HOLDERS_OF, columns(lost, 3))) as HolderRow[]));
     }
     const keys = distinctColumns(
-      [...events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]), ...holders.map((h) => [h.workspace_id, h.app_id, h.device_id])],
+      [
+        ...events.map(({ data }) => [data.workspace_id, data.app_id, data.device_id]),
+        ...holders.map((h) => [h.workspace_id, h.app_id, h.device_id]),
+      ],
       3,
     );
     // Locked in key order so that concurrent partitions lock shared rows in the same order.
@@ -188,7 +200,14 @@ export class DevicesStore {
     await store.checkInvalidatedHolders(events, holders);
 
     if (tokens[0].length) {
-      const tombstones: { workspace_id: string; app_id: string; token: string; provider_reason: string; provider_timestamp: Date | null; invalidated_at: Date }[] = await tx.query(
+      const tombstones: {
+        workspace_id: string;
+        app_id: string;
+        token: string;
+        provider_reason: string;
+        provider_timestamp: Date | null;
+        invalidated_at: Date;
+      }[] = await tx.query(
         `select * from token_tombstones where (workspace_id, app_id, token) in (select * from unnest($1::text[], $2::text[], $3::text[]))`,
         tokens,
       );
@@ -206,10 +225,14 @@ export class DevicesStore {
       const inserted: { workspace_id: string; user_id: string }[] = await tx.query(
         `insert into users_seen (workspace_id, user_id, first_seen_at)
          select * from unnest($1::text[], $2::text[], $3::timestamptz[]) on conflict do nothing returning workspace_id, user_id`,
-        columns(users.map(({ workspaceId, userId, at }) => [workspaceId, userId, new Date(at).toISOString()]), 3),
+        columns(
+          users.map(({ workspaceId, userId, at }) => [workspaceId, userId, new Date(at).toISOString()]),
+          3,
+        ),
       );
       const isNew = new Set(inserted.map((u) => `${u.workspace_id}\u0000${u.user_id}`));
-      for (const u of users) if (!isNew.has(`${u.workspaceId}\u0000${u.userId}`)) store.registry.putSeenUser(u.workspaceId, u.userId);
+      for (const u of users)
+        if (!isNew.has(`${u.workspaceId}\u0000${u.userId}`)) store.registry.putSeenUser(u.workspaceId, u.userId);
     }
     return store;
   }
@@ -221,7 +244,10 @@ export class DevicesStore {
    * before the devices: the token's device, uninstalled or registering another token meanwhile, deletes that row
    * after locking the device, and the two would deadlock.
    */
-  private async checkInvalidatedHolders(events: readonly TokenRegistryInput[], holdersRead: readonly HolderRow[]): Promise<void> {
+  private async checkInvalidatedHolders(
+    events: readonly TokenRegistryInput[],
+    holdersRead: readonly HolderRow[],
+  ): Promise<void> {
     const invalidated = new Map<string, string[]>();
     for (const { type, data } of events) {
       if (type !== 'TokenInvalidated') continue;
@@ -231,9 +257,13 @@ export class DevicesStore {
     if (invalidated.size === 0) return;
     const holderAsRead = new Map(holdersRead.map((h) => [tupleKey([h.workspace_id, h.app_id, h.token]), h.device_id]));
     const holderNow = new Map(
-      ((await this.tx.query(HOLDERS_OF, columns(invalidated.values(), 3))) as HolderRow[]).map((h) => [tupleKey([h.workspace_id, h.app_id, h.token]), h.device_id]),
+      ((await this.tx.query(HOLDERS_OF, columns(invalidated.values(), 3))) as HolderRow[]).map((h) => [
+        tupleKey([h.workspace_id, h.app_id, h.token]),
+        h.device_id,
+      ]),
     );
-    for (const key of invalidated.keys()) if (holderNow.get(key) !== holderAsRead.get(key)) throw new InvalidatedTokenMoved();
+    for (const key of invalidated.keys())
+      if (holderNow.get(key) !== holderAsRead.get(key)) throw new InvalidatedTokenMoved();
   }
 
   async save(changelog: readonly ChangelogEntry[]): Promise<void> {
@@ -247,10 +277,15 @@ export class DevicesStore {
       await tx.query(
         `delete from token_holders h using unnest($1::text[], $2::text[], $3::text[], $4::text[]) as r(workspace_id, app_id, token, device_id)
          where (h.workspace_id, h.app_id, h.token, h.device_id) = (r.workspace_id, r.app_id, r.token, r.device_id)`,
-        columns(released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(deviceKey(ref)), ref.deviceId]), 4),
+        columns(
+          released.map(({ ref }) => [ref.workspaceId, ref.appId, this.storedTokens.get(deviceKey(ref)), ref.deviceId]),
+          4,
+        ),
       );
     }
-    const taken = moved.filter(({ state }) => state.token !== null).map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token as string, ref.deviceId]);
+    const taken = moved
+      .filter(({ state }) => state.token !== null)
+      .map(({ ref, state }) => [ref.workspaceId, ref.appId, state.token as string, ref.deviceId]);
     // Most new tokens end with the device whose claim holds them already; the others move or go.
     const retargeted: string[][] = [];
     const unclaimed: string[][] = [];
@@ -270,7 +305,10 @@ export class DevicesStore {
       );
     }
     if (unclaimed.length) {
-      await tx.query(`insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`, columns(unclaimed, 4));
+      await tx.query(
+        `insert into token_holders (workspace_id, app_id, token, device_id) select * from unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+        columns(unclaimed, 4),
+      );
     }
     // Claims of tokens no device ended up holding (a registration that lost to a later one in the same batch).
     const unused = [...this.claims].filter(([key]) => !takenKeys.has(key)).map(([, claim]) => claim);
@@ -360,7 +398,19 @@ export class DevicesStore {
         `insert into token_changelog (workspace_id, app_id, device_id, token, from_user_id, to_user_id, at, event_id)
          select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])
          on conflict (event_id) do nothing`,
-        columns(changelog.map((e) => [e.workspaceId, e.appId, e.deviceId, e.token, e.fromUserId, e.toUserId, new Date(e.at).toISOString(), e.entryId]), 8),
+        columns(
+          changelog.map((e) => [
+            e.workspaceId,
+            e.appId,
+            e.deviceId,
+            e.token,
+            e.fromUserId,
+            e.toUserId,
+            new Date(e.at).toISOString(),
+            e.entryId,
+          ]),
+          8,
+        ),
       );
     }
   }

@@ -27,9 +27,13 @@ export class DevicesTables1763856100000 implements MigrationInterface {
         state jsonb not null default '{}',
         primary key (workspace_id, app_id, device_id)
       )`);
-    await queryRunner.query('create index devices_by_user on devices (workspace_id, user_id) where user_id is not null');
+    await queryRunner.query(
+      'create index devices_by_user on devices (workspace_id, user_id) where user_id is not null',
+    );
     // T2: a token string belongs to at most one device of an app.
-    await queryRunner.query('create unique index devices_by_token on devices (workspace_id, app_id, token) where token is not null');
+    await queryRunner.query(
+      'create unique index devices_by_token on devices (workspace_id, app_id, token) where token is not null',
+    );
     await queryRunner.query(`
       create table token_changelog (
         id bigserial primary key,

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { DeviceTokenEvent, MessageKeys, SdkDeviceEvent, Topics, decodeEvent, dlqTopicOf, encodeEvent } from '@push/contracts';
+import {
+  DeviceTokenEvent,
+  MessageKeys,
+  SdkDeviceEvent,
+  Topics,
+  decodeEvent,
+  dlqTopicOf,
+  encodeEvent,
+} from '@push/contracts';
 import { EventProducer } from '@push/event-bus';
 import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
 import {
@@ -26,7 +34,8 @@ jest.setTimeout(60_000);
 const WS = 'acme';
 const auth = { Authorization: 'Bearer key-acme' };
 const deviceOf = (device_id: string, app_id = 'ios-app') => ({ workspace_id: WS, app_id, device_id });
-const keyOf = (event: { data: { workspace_id: string; app_id: string; device_id: string } }) => MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id);
+const keyOf = (event: { data: { workspace_id: string; app_id: string; device_id: string } }) =>
+  MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id);
 
 /** token-registry running as a service: events in through the real broker, rows in Postgres, events out through Kafka. */
 describe('token-registry devices projection (real Kafka and Postgres)', () => {
@@ -37,13 +46,22 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
   let dataSource: DataSource;
   let app: INestApplication;
 
-  const publish = (...events: SdkDeviceEvent[]) => producer.publish(Topics.DeviceEvents, events.map((event) => ({ key: keyOf(event), event })));
+  const publish = (...events: SdkDeviceEvent[]) =>
+    producer.publish(
+      Topics.DeviceEvents,
+      events.map((event) => ({ key: keyOf(event), event })),
+    );
   const applied = async () => {
-    const [{ n }] = await dataSource.query('select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1', ['token-registry.devices']);
+    const [{ n }] = await dataSource.query(
+      'select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1',
+      ['token-registry.devices'],
+    );
     return n as number;
   };
-  const waitApplied = (count: number) => eventually(async () => (await applied()) >= count, 30_000, `${count} messages applied`);
-  const device = async (id: string, app = 'ios-app') => (await request(app_().getHttpServer()).get(`/devices/${app}/${id}`).set(auth)).body;
+  const waitApplied = (count: number) =>
+    eventually(async () => (await applied()) >= count, 30_000, `${count} messages applied`);
+  const device = async (id: string, app = 'ios-app') =>
+    (await request(app_().getHttpServer()).get(`/devices/${app}/${id}`).set(auth)).body;
   const app_ = () => app;
   const published = async (): Promise<DeviceTokenEvent[]> => {
     const count = await messageCount(prefix + Topics.DeviceTokens);
@@ -54,7 +72,12 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
 
   beforeAll(async () => {
     await createTestTopics(prefix, [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens], 2);
-    const config = loadConfig('token-registry', undefined, { DATABASE_URL: url, KAFKA_TOPIC_PREFIX: prefix, API_KEYS: 'key-acme=acme', LOG_LEVEL: 'warn' });
+    const config = loadConfig('token-registry', undefined, {
+      DATABASE_URL: url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      API_KEYS: 'key-acme=acme',
+      LOG_LEVEL: 'warn',
+    });
     dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
     app = await createServiceApp(tokenRegistryService, config, dataSource, logs);
     await app.init();
@@ -77,18 +100,38 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     );
     await waitApplied((offset += 3));
 
-    expect(await device('shared-phone')).toMatchObject({ user_id: 'kim', token: '*'.repeat(16) + '456789', token_status: 'active', platform: 'ios', foreground_enabled: true });
+    expect(await device('shared-phone')).toMatchObject({
+      user_id: 'kim',
+      token: '*'.repeat(16) + '456789',
+      token_status: 'active',
+      platform: 'ios',
+      foreground_enabled: true,
+    });
     const charlie = (await request(app.getHttpServer()).get('/users/charlie/token-changelog').set(auth)).body;
     const kim = (await request(app.getHttpServer()).get('/users/kim/token-changelog').set(auth)).body;
-    expect(charlie.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id])).toEqual([
+    expect(
+      charlie.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id]),
+    ).toEqual([
       [null, 'charlie'],
       ['charlie', null],
     ]);
-    expect(kim.entries).toMatchObject([{ device_id: 'shared-phone', from_user_id: null, to_user_id: 'kim', at: '1970-01-01T00:00:03.000Z' }]);
+    expect(kim.entries).toMatchObject([
+      { device_id: 'shared-phone', from_user_id: null, to_user_id: 'kim', at: '1970-01-01T00:00:03.000Z' },
+    ]);
 
     const out = (await published()).filter((e) => e.data.device_id === 'shared-phone');
-    expect(out.map((e) => e.type)).toEqual(['UserFirstSeen', 'PushCapabilityChanged', 'DeviceUserChanged', 'TokenAssigned', 'DeviceUserChanged', 'UserFirstSeen', 'DeviceUserChanged']);
-    expect(out.at(-1)).toMatchObject({ data: { previous_user_id: null, user_id: 'kim', token: 'apns-shared-0123456789', cause: 'CHANGE_USER' } });
+    expect(out.map((e) => e.type)).toEqual([
+      'UserFirstSeen',
+      'PushCapabilityChanged',
+      'DeviceUserChanged',
+      'TokenAssigned',
+      'DeviceUserChanged',
+      'UserFirstSeen',
+      'DeviceUserChanged',
+    ]);
+    expect(out.at(-1)).toMatchObject({
+      data: { previous_user_id: null, user_id: 'kim', token: 'apns-shared-0123456789', cause: 'CHANGE_USER' },
+    });
   });
 
   it('T9: redelivered events (the same event ids again) change nothing and publish nothing', async () => {
@@ -100,7 +143,11 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     ];
     await publish(...history);
     await waitApplied((offset += 3));
-    const before = { device: await device('tablet'), published: (await published()).length, changelog: await dataSource.query('select * from token_changelog order by id') };
+    const before = {
+      device: await device('tablet'),
+      published: (await published()).length,
+      changelog: await dataSource.query('select * from token_changelog order by id'),
+    };
 
     await publish(...history, ...history);
     await waitApplied((offset += 6));
@@ -114,7 +161,11 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
   it('T9: events of the same millisecond apply in log order (SDK init: anonymous session, then ChangeUser); redelivered in a later batch they change nothing', async () => {
     const kiosk = deviceOf('kiosk');
     const session = deviceEvents.sessionStarted(kiosk, 2000, { user_id: null });
-    await publish(deviceEvents.tokenRegistered(kiosk, 1000, 'apns-kiosk-1'), session, deviceEvents.changeUser(kiosk, 2000, 'hal'));
+    await publish(
+      deviceEvents.tokenRegistered(kiosk, 1000, 'apns-kiosk-1'),
+      session,
+      deviceEvents.changeUser(kiosk, 2000, 'hal'),
+    );
     await waitApplied((offset += 3));
     expect(await device('kiosk')).toMatchObject({ user_id: 'hal', token_status: 'active' });
     const before = (await published()).length;
@@ -128,34 +179,79 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
 
   it('T9: a late event older than the state it would change does not roll it back', async () => {
     const watch = deviceOf('watch');
-    await publish(deviceEvents.tokenRegistered(watch, 1000, 'apns-watch-1', { user_id: 'dora' }), deviceEvents.changeUser(watch, 5000, 'erin'), deviceEvents.appUninstalled(watch, 6000));
-    await publish(deviceEvents.changeUser(watch, 4000, 'dora'), deviceEvents.tokenRegistered(watch, 5500, 'apns-watch-2', { user_id: 'erin' }), deviceEvents.sessionStarted(watch, 4500, { permission: 'DENIED' }));
+    await publish(
+      deviceEvents.tokenRegistered(watch, 1000, 'apns-watch-1', { user_id: 'dora' }),
+      deviceEvents.changeUser(watch, 5000, 'erin'),
+      deviceEvents.appUninstalled(watch, 6000),
+    );
+    await publish(
+      deviceEvents.changeUser(watch, 4000, 'dora'),
+      deviceEvents.tokenRegistered(watch, 5500, 'apns-watch-2', { user_id: 'erin' }),
+      deviceEvents.sessionStarted(watch, 4500, { permission: 'DENIED' }),
+    );
     await waitApplied((offset += 6));
 
-    expect(await device('watch')).toMatchObject({ user_id: 'erin', token: null, token_status: 'removed', last_session_at: '1970-01-01T00:00:04.500Z' });
-    const states: { push_permission: string }[] = await dataSource.query(`select push_permission from devices where device_id = 'watch'`);
+    expect(await device('watch')).toMatchObject({
+      user_id: 'erin',
+      token: null,
+      token_status: 'removed',
+      last_session_at: '1970-01-01T00:00:04.500Z',
+    });
+    const states: { push_permission: string }[] = await dataSource.query(
+      `select push_permission from devices where device_id = 'watch'`,
+    );
     expect(states[0].push_permission).toBe('AUTHORIZED');
   });
 
   it('T8 through bounce-processor.device-delivery.v1: the token is removed and tombstoned; registering it again keeps it unsendable', async () => {
     const pixel = deviceOf('pixel', 'android-app');
-    await publish(deviceEvents.tokenRegistered(pixel, 1000, 'fcm-pixel-1', { platform: 'ANDROID', os_version: '14', user_id: 'fay' }));
-    const invalidated = deliveryEvents.tokenInvalidated(pixel, 2000, 'fcm-pixel-1', { platform: 'ANDROID', provider_reason: 'messaging/registration-token-not-registered' });
+    await publish(
+      deviceEvents.tokenRegistered(pixel, 1000, 'fcm-pixel-1', {
+        platform: 'ANDROID',
+        os_version: '14',
+        user_id: 'fay',
+      }),
+    );
+    const invalidated = deliveryEvents.tokenInvalidated(pixel, 2000, 'fcm-pixel-1', {
+      platform: 'ANDROID',
+      provider_reason: 'messaging/registration-token-not-registered',
+    });
     await producer.publish(Topics.DeviceDelivery, [{ key: keyOf(invalidated), event: invalidated }]);
     await waitApplied((offset += 2));
-    expect(await device('pixel', 'android-app')).toMatchObject({ token_status: 'invalidated', foreground_enabled: false, background_enabled: false });
+    expect(await device('pixel', 'android-app')).toMatchObject({
+      token_status: 'invalidated',
+      foreground_enabled: false,
+      background_enabled: false,
+    });
 
-    await publish(deviceEvents.tokenRegistered(pixel, 3000, 'fcm-pixel-1', { platform: 'ANDROID', os_version: '14', user_id: 'fay' }));
+    await publish(
+      deviceEvents.tokenRegistered(pixel, 3000, 'fcm-pixel-1', {
+        platform: 'ANDROID',
+        os_version: '14',
+        user_id: 'fay',
+      }),
+    );
     await waitApplied((offset += 1));
     expect(await device('pixel', 'android-app')).toMatchObject({ token_status: 'invalidated' });
     const removed = (await published()).filter((e) => e.data.device_id === 'pixel' && e.type === 'TokenRemoved');
-    expect(removed).toMatchObject([{ data: { reason: 'INVALIDATED', provider_reason: 'messaging/registration-token-not-registered', token: 'fcm-pixel-1' } }]);
+    expect(removed).toMatchObject([
+      {
+        data: {
+          reason: 'INVALIDATED',
+          provider_reason: 'messaging/registration-token-not-registered',
+          token: 'fcm-pixel-1',
+        },
+      },
+    ]);
   });
 
   it('bad device events go to the DLQ with the reason; the valid events around them in the same partition are applied', async () => {
     const laptop = deviceOf('laptop', 'web-app');
     const valid = JSON.stringify({ endpoint: 'https://push.example.com/laptop', keys: { p256dh: 'BPk', auth: 'au' } });
-    const unknownPlatform = encodeEvent(Topics.DeviceEvents, deviceEvents.sessionStarted(laptop, 1500, { platform: 'WEB' }));
+    const unknownPlatform = encodeEvent(
+      Topics.DeviceEvents,
+      deviceEvents.sessionStarted(laptop, 1500, { platform: 'WEB' }),
+    );
     // The platform enum's index (WEB = 2, zig-zag 0x04) sits right before os_version's union branch and "17.4".
     const platformIndexAt = unknownPlatform.lastIndexOf(Buffer.from('\x02\x0817.4', 'latin1')) - 1;
     expect(unknownPlatform[platformIndexAt]).toBe(0x04);
@@ -163,10 +259,15 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     expect(() => decodeEvent(Topics.DeviceEvents, unknownPlatform)).toThrow();
 
     await publish(deviceEvents.tokenRegistered(laptop, 1000, valid, { platform: 'WEB', os_version: null }));
-    await producer.sendRaw([{ topic: prefix + Topics.DeviceEvents, key: keyOf({ data: laptop }), value: unknownPlatform }]);
+    await producer.sendRaw([
+      { topic: prefix + Topics.DeviceEvents, key: keyOf({ data: laptop }), value: unknownPlatform },
+    ]);
     await publish(
       deviceEvents.tokenRegistered(laptop, 2000, '', { platform: 'WEB', os_version: null }),
-      deviceEvents.tokenRegistered(laptop, 2100, '{"endpoint":"https://push.example.com/x"}', { platform: 'WEB', os_version: null }),
+      deviceEvents.tokenRegistered(laptop, 2100, '{"endpoint":"https://push.example.com/x"}', {
+        platform: 'WEB',
+        os_version: null,
+      }),
       deviceEvents.changeUser({ ...laptop, device_id: '' }, 2200, 'gus'),
       deviceEvents.changeUser(laptop, 3000, 'gus'),
     );
@@ -178,8 +279,18 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     expect(reasons.filter((r) => r === 'token is empty')).toHaveLength(1);
     expect(reasons.filter((r) => r === 'token of a WEB device has no keys')).toHaveLength(1);
     expect(reasons.filter((r) => r === 'device_id is empty')).toHaveLength(1);
-    expect(dead.map((m) => String(m.headers!['dlq-error-code'])).sort()).toEqual(['CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'CONTRACT_VIOLATION', 'INVALID_BODY']);
-    expect(await device('laptop', 'web-app')).toMatchObject({ user_id: 'gus', token_status: 'active', platform: 'web', background_enabled: false });
+    expect(dead.map((m) => String(m.headers!['dlq-error-code'])).sort()).toEqual([
+      'CONTRACT_VIOLATION',
+      'CONTRACT_VIOLATION',
+      'CONTRACT_VIOLATION',
+      'INVALID_BODY',
+    ]);
+    expect(await device('laptop', 'web-app')).toMatchObject({
+      user_id: 'gus',
+      token_status: 'active',
+      platform: 'web',
+      background_enabled: false,
+    });
   });
 
   it('§3.5: a registration with a token too long for the read model to index goes to the DLQ as a contract violation; the next event of its partition applies', async () => {
@@ -192,10 +303,15 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     );
     await waitApplied((offset += 2));
 
-    const dead = (await readMessages(prefix + dlqTopicOf(Topics.DeviceEvents), 5)).filter((m) => m.key?.toString() === keyOf({ data: tv }));
+    const dead = (await readMessages(prefix + dlqTopicOf(Topics.DeviceEvents), 5)).filter(
+      (m) => m.key?.toString() === keyOf({ data: tv }),
+    );
     expect(dead.map((m) => [String(m.headers!['dlq-error-code']), String(m.headers!['dlq-error'])])).toEqual([
       ['CONTRACT_VIOLATION', 'token is longer than 2048 bytes (UTF-8): 2700 bytes'],
     ]);
-    expect(await device('tv', 'android-app')).toMatchObject({ token: '*'.repeat(11) + '456789', token_status: 'active' });
+    expect(await device('tv', 'android-app')).toMatchObject({
+      token: '*'.repeat(11) + '456789',
+      token_status: 'active',
+    });
   });
 });

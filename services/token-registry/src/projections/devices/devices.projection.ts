@@ -20,7 +20,10 @@ export class DevicesProjection implements Projection<Consumed> {
     return inputProblem(event);
   }
 
-  async apply(consumed: ConsumedEvent<Consumed>[], tx: EntityManager): Promise<OutgoingEvent<typeof Topics.DeviceTokens>[]> {
+  async apply(
+    consumed: ConsumedEvent<Consumed>[],
+    tx: EntityManager,
+  ): Promise<OutgoingEvent<typeof Topics.DeviceTokens>[]> {
     const inputs = consumed.map((c) => c.event);
     const store = await DevicesStore.load(tx, inputs);
     const published: DeviceTokenEvent[] = inputs.flatMap((input) => store.registry.handle(input));

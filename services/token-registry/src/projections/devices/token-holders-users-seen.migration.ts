@@ -20,7 +20,9 @@ export class TokenHoldersUsersSeen1763950000000 implements MigrationInterface {
         device_id text not null,
         primary key (workspace_id, app_id, token)
       )`);
-    await queryRunner.query('insert into token_holders (workspace_id, app_id, token, device_id) select workspace_id, app_id, token, device_id from devices where token is not null');
+    await queryRunner.query(
+      'insert into token_holders (workspace_id, app_id, token, device_id) select workspace_id, app_id, token, device_id from devices where token is not null',
+    );
     await queryRunner.query('drop index devices_by_token');
     await queryRunner.query('drop index devices_by_user');
     await queryRunner.query('alter table devices alter column platform drop not null');
@@ -40,8 +42,12 @@ export class TokenHoldersUsersSeen1763950000000 implements MigrationInterface {
     await queryRunner.query('delete from devices where platform is null');
     await queryRunner.query('alter table devices alter column platform set not null');
     await queryRunner.query('alter table devices reset (fillfactor)');
-    await queryRunner.query('create index devices_by_user on devices (workspace_id, user_id) where user_id is not null');
-    await queryRunner.query('create unique index devices_by_token on devices (workspace_id, app_id, token) where token is not null');
+    await queryRunner.query(
+      'create index devices_by_user on devices (workspace_id, user_id) where user_id is not null',
+    );
+    await queryRunner.query(
+      'create unique index devices_by_token on devices (workspace_id, app_id, token) where token is not null',
+    );
     await queryRunner.query('drop table token_holders');
   }
 }
