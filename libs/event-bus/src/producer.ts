@@ -72,13 +72,13 @@ export class EventProducer {
 
   /**
    * Encodes every event of `topic` and sends them; resolves once Kafka acknowledged all of them. A record that does
-   * not validate against its schema throws `ContractViolationError` before anything is sent.
+   * not validate against its schema throws `UnencodableEventError` before anything is sent.
    */
   async publish<T extends TopicName>(topic: T, events: readonly KeyedEvent<T>[]): Promise<void> {
     await this.sendRaw(events.map((e) => this.encode({ topic, ...e } as OutgoingEvent)));
   }
 
-  /** The encoded message of an event, addressed to its physical topic. Throws `ContractViolationError`. */
+  /** The encoded message of an event, addressed to its physical topic. Throws `UnencodableEventError`. */
   encode(event: OutgoingEvent): RawMessage {
     return { topic: this.prefix + event.topic, key: event.key, value: encodeEvent(event.topic, event.event as never) };
   }

@@ -8,7 +8,7 @@ export const contractRegistry = new SchemaRegistry(SCHEMA_VERSIONS);
 
 /**
  * Encodes an event of `topic` in Avro single-object encoding with the current version of its record.
- * Throws `ContractViolationError` (naming the offending fields) for a record that does not match its schema or that
+ * Throws `UnencodableEventError` (naming the offending fields) for a record that does not match its schema or that
  * the topic does not carry.
  */
 export function encodeEvent<T extends TopicName>(topic: T, event: EventOf<T>): Buffer {

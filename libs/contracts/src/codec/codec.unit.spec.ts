@@ -15,9 +15,9 @@ import { decodeEvent, encodeEvent } from './codec';
 import {
   BadMagicError,
   CodecError,
-  ContractViolationError,
   InvalidBodyError,
   TruncatedMessageError,
+  UnencodableEventError,
   UnknownFingerprintError,
   WrongTopicError,
 } from './errors';
@@ -334,11 +334,11 @@ describe('Avro single-object codec', () => {
   });
 
   describe('refuses to encode what breaks the contract', () => {
-    const violation = (encode: () => unknown): ContractViolationError => {
+    const violation = (encode: () => unknown): UnencodableEventError => {
       try {
         encode();
       } catch (error) {
-        if (error instanceof ContractViolationError) return error;
+        if (error instanceof UnencodableEventError) return error;
         throw error;
       }
       throw new Error('encoded without an error');

@@ -52,11 +52,13 @@ export class WrongTopicError extends CodecError {
 }
 
 /**
- * A producer tried to write an event that breaks the contract: a field that does not match the schema, or a record
- * the topic does not carry. Nothing was written. The message names the fields, never their values (tokens).
+ * An event that cannot be encoded for its topic: a field that does not match the schema, or a record the topic does not
+ * carry. Thrown by the encoder (so by every producer) before anything is written. The message names the fields, never
+ * their values (tokens). Not to be confused with `RejectedEventError` (@push/event-bus): a projection rejecting an event
+ * it consumed.
  */
-export class ContractViolationError extends Error {
-  override readonly name = 'ContractViolationError';
+export class UnencodableEventError extends Error {
+  override readonly name = 'UnencodableEventError';
 
   constructor(
     readonly topic: string,

@@ -3,9 +3,9 @@ import type { EventOf } from '../generated/types';
 import type { SchemaVersion } from '../schema-files';
 import type { TopicName } from '../topics';
 import {
-  ContractViolationError,
   InvalidBodyError,
   TruncatedMessageError,
+  UnencodableEventError,
   UnknownFingerprintError,
   WrongTopicError,
 } from './errors';
@@ -86,12 +86,12 @@ export class SchemaRegistry {
     const { type: record, data } = event as { type: string; data: unknown };
     const current = this.current.get(record);
     if (!current || current.version.topic !== topic) {
-      throw new ContractViolationError(topic, String(record), [
+      throw new UnencodableEventError(topic, String(record), [
         `type: ${String(record)} is not a record of ${topic} (it carries ${this.recordsOf(topic).join(', ') || 'none yet'})`,
       ]);
     }
     if (!current.type.isValid(data, { noUndeclaredFields: true }))
-      throw new ContractViolationError(topic, record, problemsOf(current.type, data));
+      throw new UnencodableEventError(topic, record, problemsOf(current.type, data));
     return this.encodeAfter(current.header, current.type, data);
   }
   /**

@@ -8,7 +8,7 @@ import { BusMetrics, busMetrics } from '../metrics/bus-metrics';
 import { OutboxWrite, drainOutbox, outboxSize, publishCommitted, writeOutbox } from '../outbox/outbox';
 import { EventProducer, RawMessage } from '../producer';
 import { DeadLetterCode, deadLetter } from './dead-letter';
-import { ConsumedEvent, ContractViolation, Projection } from './projection';
+import { ConsumedEvent, Projection, RejectedEventError } from './projection';
 import { Assessment, RefusalReason, StoredPosition, assessPartition, messageDigest, sameMessage } from './log-identity';
 import { failureKind, retryDelayMs } from './retry-delay';
 
@@ -71,7 +71,7 @@ export interface RunnerHealth {
 
 type Outcome = { applied: number; skipped: number; deadLetters: DeadLetterCode[]; nextOffset: string };
 type Decoded<T extends TopicName> = ConsumedEvent<T> | { code: DeadLetterCode; reason: string };
-/** Messages the runner dead-letters itself, by offset: found by a projection (`ContractViolation`) or by isolation. */
+/** Messages the runner dead-letters itself, by offset: found by a projection (`RejectedEventError`) or by isolation. */
 type Rejections = Map<string, { code: DeadLetterCode; reason: string }>;
 
 /** An outbox write, queued for publishing as its transaction commits, so that outputs leave in commit order. */
@@ -392,7 +392,7 @@ export class ProjectionRunner<T extends TopicName> {
   }
 
   /**
-   * Applies one slice of a batch until it commits. A `ContractViolation` from the projection dead-letters that event
+   * Applies one slice of a batch until it commits. A `RejectedEventError` from the projection dead-letters that event
    * and applies the slice again without it. A failure the message's data causes (or the same unexplained error again
    * and again) is isolated: the slice is applied in halves until the one message that fails alone is dead-lettered
    * (`UNPROCESSABLE`) and its neighbours applied. Any other error (database down, a race) rolls back, waits with
@@ -421,7 +421,7 @@ export class ProjectionRunner<T extends TopicName> {
         return outcome;
       } catch (error) {
         if (
-          error instanceof ContractViolation &&
+          error instanceof RejectedEventError &&
           error.event.partition === partition &&
           !rejected.has(error.event.offset) &&
           isIn(messages, error.event.offset)

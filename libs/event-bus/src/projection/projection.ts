@@ -25,16 +25,20 @@ export interface Projection<T extends TopicName> {
   validate?(event: ConsumedEvent<T>): string | null;
   /**
    * Applies a batch, in offset order per partition, inside the transaction that also stores the offsets; returns the
-   * events to publish (written to the outbox in the same transaction). Throw `ContractViolation` for an event that
+   * events to publish (written to the outbox in the same transaction). Throw `RejectedEventError` for an event that
    * breaks the contract in a way only the read model shows: the transaction is rolled back, that event is
    * dead-lettered and the batch applied again without it. Any other error rolls back and retries the batch.
    */
   apply(events: ConsumedEvent<T>[], tx: EntityManager): Promise<readonly OutgoingEvent[] | void>;
 }
 
-/** Thrown by a projection: `event` violates the contract and goes to `<topic>.dlq`; the rest of its batch is applied. */
-export class ContractViolation extends Error {
-  override readonly name = 'ContractViolation';
+/**
+ * Thrown by a projection to reject one consumed event that breaks the contract in a way only the read model shows (a
+ * device the app does not know, …): `event` goes to `<topic>.dlq` (`CONTRACT_VIOLATION`) and the rest of its batch is
+ * applied. (An event a producer cannot encode is the codec's `UnencodableEventError`.)
+ */
+export class RejectedEventError extends Error {
+  override readonly name = 'RejectedEventError';
 
   constructor(
     readonly event: Pick<ConsumedEvent, 'partition' | 'offset'>,
