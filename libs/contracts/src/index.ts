@@ -9,3 +9,5 @@ export * from './codec/single-object';
 export * from './codec/registry';
 export * from './codec/codec';
 export * from './codec/storable';
+export * from './event-ids';
+export * from './unreachable';

@@ -1,5 +1,4 @@
-import type { DeviceTokenEvent } from '@push/contracts';
-import { unreachable } from './device-state';
+import { type DeviceTokenEvent, unreachable } from '@push/contracts';
 
 /** T3: one move of a token to or from a user. */
 export interface ChangelogEntry {

@@ -1,4 +1,4 @@
-import type { Platform, PushPermission } from '@push/contracts';
+import { type Platform, type PushPermission, unreachable } from '@push/contracts';
 
 /** Whether the device's token can be sent to: `active` sendable, `invalidated` held but not sendable (T8), `removed` lost (T2, T7), `none` never had one. */
 export type TokenStatus = 'active' | 'none' | 'removed' | 'invalidated';
@@ -112,6 +112,16 @@ export function pushCapability(
   }
 }
 
-export function unreachable(value: never): never {
-  throw new Error(`unhandled case ${JSON.stringify(value)}`);
+/**
+ * What the device can be sent now, as the read model and its HTTP API answer (T5 with T2/T7/T8): foreground and
+ * background only while it holds a sendable token; `provisional` as its permission says, token or not.
+ */
+export function reachability(state: DeviceState): PushCapability {
+  const capability = pushCapability(state.platform, state.osVersion, state.permission);
+  const sendable = sendableToken(state) !== null;
+  return {
+    foregroundEnabled: sendable && capability.foregroundEnabled,
+    backgroundEnabled: sendable && capability.backgroundEnabled,
+    provisional: capability.provisional,
+  };
 }

@@ -1,5 +1,6 @@
+import { unreachable } from '@push/contracts';
 import type { DeviceFact } from './device-facts';
-import { AppliedEvent, DeviceState, isNewer, unreachable } from './device-state';
+import { AppliedEvent, DeviceState, isNewer } from './device-state';
 
 type Capability = Pick<DeviceState, 'platform' | 'osVersion' | 'permission'>;
 type Guarded = { at: number; eventId: string };

@@ -1,8 +1,13 @@
-import { hash } from 'node:crypto';
-import type { DeviceDeliveryEvent, DeviceTokenEvent, SdkDeviceEvent } from '@push/contracts';
-import { Cause, decide } from './decide';
+import {
+  type DeviceDeliveryEvent,
+  type DeviceTokenEvent,
+  type SdkDeviceEvent,
+  deterministicEventId,
+  unreachable,
+} from '@push/contracts';
 import type { DeviceFact } from './device-facts';
-import { DeviceState, isNewer, unknownDevice, unreachable } from './device-state';
+import { DeviceState, isNewer, unknownDevice } from './device-state';
+import { Cause, publishedEventsOf } from './published-events';
 import { evolve } from './evolve';
 
 /** What token-registry consumes. */
@@ -24,20 +29,19 @@ export interface Tombstone {
   invalidatedAt: number;
 }
 
+/** A token string of an app with its tombstone (T8), as the registry lists the ones a batch changed. */
+export interface TombstonedToken {
+  workspaceId: string;
+  appId: string;
+  token: string;
+  tombstone: Tombstone;
+}
+
 const SEP = '\u0000';
 export const deviceKey = (ref: DeviceRef): string =>
   (ref.key ??= `${ref.workspaceId}${SEP}${ref.appId}${SEP}${ref.deviceId}`);
 const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
 const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
-
-/** UUID (version 5 layout) of a name: the same cause always yields the same event ids. */
-function nameBasedUuid(name: string): string {
-  const digest = hash('sha1', name, 'buffer');
-  digest[6] = (digest[6] & 0x0f) | 0x50;
-  digest[8] = (digest[8] & 0x3f) | 0x80;
-  const hex = digest.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
 
 /** The user an event names as its device's user (S1 counts these sightings); null when it names none. */
 export function namedUser(input: TokenRegistryInput): string | null {
@@ -68,7 +72,7 @@ export class TokenRegistry {
   private readonly seenUsers = new Set<string>();
   readonly changed = {
     devices: new Map<string, DeviceRef>(),
-    tombstones: new Map<string, { workspaceId: string; appId: string; token: string; tombstone: Tombstone }>(),
+    tombstones: new Map<string, TombstonedToken>(),
   };
 
   putDevice(ref: DeviceRef, state: DeviceState): void {
@@ -100,12 +104,13 @@ export class TokenRegistry {
     const { data } = input;
     const ref: DeviceRef = { workspaceId: data.workspace_id, appId: data.app_id, deviceId: data.device_id };
     const events = [...this.firstSightings(input, ref), ...this.apply(input, ref)];
+    // The same cause always yields the same ids; the counter tells apart two records of one type for one device.
     const seen = new Map<string, number>();
     for (const event of events) {
-      const name = `${data.event_id}${SEP}${event.data.device_id}${SEP}${event.type}`;
+      const name = `${event.data.device_id}${SEP}${event.type}`;
       const n = (seen.get(name) ?? 0) + 1;
       seen.set(name, n);
-      event.data.event_id = nameBasedUuid(`${name}${SEP}${n}`);
+      event.data.event_id = deterministicEventId(data.event_id, event.data.device_id, event.type, String(n));
     }
     return events;
   }
@@ -278,7 +283,7 @@ export class TokenRegistry {
     if (after === before && this.knowsDevice(ref)) return [];
     this.setDevice(ref, after);
     this.changed.devices.set(deviceKey(ref), ref);
-    return decide(before, after, fact, cause);
+    return publishedEventsOf({ before, after, fact, cause });
   }
 
   private setDevice(ref: DeviceRef, state: DeviceState): void {

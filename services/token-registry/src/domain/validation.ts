@@ -1,4 +1,4 @@
-import { unreachable } from './device-state';
+import { unreachable } from '@push/contracts';
 import type { TokenRegistryInput } from './token-registry';
 
 /**

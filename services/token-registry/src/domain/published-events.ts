@@ -1,6 +1,6 @@
-import type { DeviceTokenEvent, TokenRemovalReason, UserChangeCause } from '@push/contracts';
+import { type DeviceTokenEvent, type TokenRemovalReason, type UserChangeCause, unreachable } from '@push/contracts';
 import type { DeviceFact } from './device-facts';
-import { DeviceState, pushCapability, sendableToken, unreachable } from './device-state';
+import { DeviceState, pushCapability, sendableToken } from './device-state';
 
 /** The device an event is about and the input event that caused it. */
 export interface Cause {
@@ -8,6 +8,14 @@ export interface Cause {
   appId: string;
   deviceId: string;
   causeEventId: string;
+}
+
+/** One fact applied to one device: its state before and after, and the input event that caused it. */
+export interface DeviceChange {
+  before: DeviceState;
+  after: DeviceState;
+  fact: DeviceFact;
+  cause: Cause;
 }
 
 /** Every published event starts with these fields; `event_id` is filled in by `handle` once the order is known. */
@@ -59,10 +67,11 @@ function removalReason(fact: DeviceFact): TokenRemovalReason {
 }
 
 /**
- * What downstream services must learn from one fact applied to one device: the differences between its state before
- * and after, in the order capability, user, token, session. Pure; publishes nothing when nothing they see changed.
+ * The events that tell downstream services what a change made to a device: the differences between its state before
+ * and after, in the order capability, user, token, session. Pure; none when nothing they see changed. (Not a decider:
+ * the token rules are applied by `evolve` already; this only describes their outcome.)
  */
-export function decide(before: DeviceState, after: DeviceState, fact: DeviceFact, cause: Cause): DeviceTokenEvent[] {
+export function publishedEventsOf({ before, after, fact, cause }: DeviceChange): DeviceTokenEvent[] {
   const head = header(cause, fact, after);
   const events: DeviceTokenEvent[] = [];
 
