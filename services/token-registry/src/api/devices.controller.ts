@@ -8,25 +8,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { z } from 'zod';
-import { WorkspaceId, ZodValidationPipe, maskToken } from '@push/service-kit';
+import { ExactIdPipe, WorkspaceId, maskToken } from '@push/service-kit';
 import { MAX_ID_BYTES } from '../domain/validation';
 import { DevicesQueries } from '../projections/devices/devices-queries';
 
-/**
- * An id as stored: looked up exactly as given (not trimmed). One the read model cannot hold (blank, a NUL character,
- * which Postgres text cannot store, or longer than validation lets in) is a 400 naming the parameter, not a 404 or 500.
- */
-const id = new ZodValidationPipe(
-  z
-    .string()
-    .refine((value) => value.trim().length > 0, 'must not be blank')
-    .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
-    .refine(
-      (value) => Buffer.byteLength(value, 'utf8') <= MAX_ID_BYTES,
-      `is longer than ${MAX_ID_BYTES} bytes (UTF-8)`,
-    ),
-);
+/** Ids are looked up exactly as given; one no event could have named (validation's limits) is a 400, not a 404. */
+const id = new ExactIdPipe(MAX_ID_BYTES);
 const idParam = (name: string) =>
   ApiParam({ name, description: `exact id, as the SDK sent it (not trimmed); 1 to ${MAX_ID_BYTES} bytes of UTF-8` });
 
