@@ -1,13 +1,37 @@
 #!/usr/bin/env bash
-# `npm test`: type-check, lint, then every unit and integration test against a real Kafka broker and a real
-# Postgres (started by with-stack.sh when none answers). Extra arguments go to jest (`npm test -- token-registry`).
+# `npm test`: type-check, lint (ESLint with the module boundaries, Prettier), then the three test tiers one after the
+# other — unit, integration (real Kafka broker and Postgres), end to end — each in one jest process over every project.
+# A broker is started by with-stack.sh when none answers. Extra arguments go to every jest run: `npm test --
+# token-registry` runs the matching files of each tier (a tier with none passes).
+# `--tier unit|integration|e2e` runs that tier alone, without type-check and lint (`npm run test:unit`, …); unit tests
+# need neither broker nor Postgres, so that tier starts none.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-if [[ -z "${PUSH_STACK_READY:-}" ]]; then PUSH_STACK_READY=1 exec bash deploy/local/with-stack.sh bash "$0" "$@"; fi
 
-echo "== type-check"; npx tsc -p tsconfig.json
-echo "== lint"; npx eslint . --max-warnings 0 && npx prettier --check .
+args=("$@")
+tiers=(unit integration e2e)
+checks=1
+if [[ "${1:-}" == "--tier" ]]; then
+  case "${2:-}" in
+    unit | integration | e2e) tiers=("$2") ;;
+    *) echo "test.sh: --tier takes unit, integration or e2e" >&2 && exit 2 ;;
+  esac
+  checks=0
+  shift 2
+fi
+
+if [[ -z "${PUSH_STACK_READY:-}" && "${tiers[*]}" != "unit" ]]; then
+  PUSH_STACK_READY=1 exec bash deploy/local/with-stack.sh bash "$0" "${args[@]}"
+fi
+
+if ((checks)); then
+  echo "== type-check" && npx tsc -p tsconfig.json
+  # eslint.config.mjs computes Nx's project graph first, so that the module-boundary rule is never skipped.
+  echo "== lint" && npx eslint . --max-warnings 0 && npx prettier --check .
+fi
 # NestJS 12 ships ES modules only: jest loads them through require(esm), which needs vm modules.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --disable-warning=ExperimentalWarning"
-echo "== tests"; npx jest --ci "$@"
+for tier in "${tiers[@]}"; do
+  echo "== $tier tests" && TEST_TIER="$tier" npx jest --ci --passWithNoTests "$@"
+done
