@@ -12,7 +12,58 @@ import { ConsumedEvent, Projection, RejectedEventError } from './projection';
 import { Assessment, RefusalReason, StoredPosition, assessPartition, messageDigest, sameMessage } from './log-identity';
 import { failureKind, retryDelayMs } from './retry-delay';
 
-export interface ProjectionRunnerOptions<T extends TopicName> {
+/** How a runner consumes. Every field has a default: `DEFAULT_CONSUMER_SETTINGS`. */
+export interface ConsumerSettings {
+  /**
+   * Longest time the broker holds an idle fetch open. With `minBytes` 1 a fetch returns as soon as a message arrives,
+   * so a longer wait costs no freshness; a short one makes every idle consumer poll the broker (an idle consumer sends
+   * 1000 / this many fetches a second).
+   */
+  maxWaitTimeInMs: number;
+  /** A fetch returns as soon as this many bytes are there. */
+  minBytes: number;
+  /** Bytes fetched per partition at most. */
+  maxBytesPerPartition: number;
+  /** Bytes per fetch at most, all partitions together. */
+  maxBytes: number;
+  /**
+   * Messages applied per transaction at most; a larger fetched batch is applied in several. Smaller transactions hold
+   * their row locks for less time (a partition touching another partition's device waits less) and keep less alive
+   * across garbage collections; larger ones commit less often.
+   */
+  maxEventsPerTransaction: number;
+  /** Partitions applied concurrently, each in its own transaction: Node works on one while Postgres commits another. */
+  partitionsConsumedConcurrently: number;
+  /** How long the group waits for a silent (crashed) member before giving its partitions to another member. */
+  sessionTimeoutMs: number;
+  /** How often the consumer tells the group it is alive, also while a long transaction runs. */
+  heartbeatIntervalMs: number;
+}
+
+/**
+ * The one source of the consumer defaults: runners use them for what they are not given, and the services' `CONSUMER_*`
+ * variables default to them (service-kit's `loadConfig`). Measured (service-kit README "Start-up, restarts and idle
+ * cost", `npm run bench:idle`, `bench:restart`, `bench:token-registry`):
+ * - max wait 500 ms: idle fetches cost CPU in the service and the broker (at 20 ms token-registry idled at 3–4 % of a
+ *   core, at 500 ms 0.6 %); freshness does not depend on it (minBytes 1: a fetch returns when an event arrives);
+ * - session timeout 6 s: the broker's lowest allowed value by default (`group.min.session.timeout.ms`), so a crashed
+ *   member's partitions move after ~6 s instead of 30 s;
+ * - heartbeat 1 s: a sixth of the session; with the max wait, an idle member heartbeats at least every 1.5 s and
+ *   survives ~4.5 s of a blocked event loop or a slow network;
+ * - 2 partitions at once, at most 1500 events per transaction: token-registry's throughput and latency optimum.
+ */
+export const DEFAULT_CONSUMER_SETTINGS: Readonly<ConsumerSettings> = {
+  maxWaitTimeInMs: 500,
+  minBytes: 1,
+  maxBytesPerPartition: 1024 * 1024,
+  maxBytes: 10 * 1024 * 1024,
+  maxEventsPerTransaction: 1500,
+  partitionsConsumedConcurrently: 2,
+  sessionTimeoutMs: 6000,
+  heartbeatIntervalMs: 1000,
+};
+
+export interface ProjectionRunnerOptions<T extends TopicName> extends Partial<ConsumerSettings> {
   projection: Projection<T>;
   brokers: string[];
   dataSource: DataSource;
@@ -23,29 +74,25 @@ export interface ProjectionRunnerOptions<T extends TopicName> {
   producer?: EventProducer;
   /** Prepended to every contract topic name (isolated test runs, several deployments on one cluster); default none. */
   topicPrefix?: string;
-  /**
-   * Longest time the broker holds an idle fetch open (default 500 ms). With `minBytes` 1 a fetch returns as soon as a
-   * message arrives, so a longer wait costs no freshness; a short one makes every idle consumer poll the broker.
-   */
-  maxWaitTimeInMs?: number;
-  /** A fetch returns as soon as this many bytes are there (default 1: at once). */
-  minBytes?: number;
-  /** Bytes fetched per partition at most (default 1 MiB). */
-  maxBytesPerPartition?: number;
-  /** Bytes per fetch at most, all partitions together (default 10 MiB). */
-  maxBytes?: number;
-  /** Messages applied per transaction at most; a larger fetched batch is applied in several (default 2000). */
-  maxEventsPerTransaction?: number;
-  /** Partitions applied concurrently, each in its own transaction (default 1). */
-  partitionsConsumedConcurrently?: number;
-  /** How long the group waits for a silent (crashed) member before moving its partitions (default 6 s, Kafka's least). */
-  sessionTimeoutMs?: number;
-  /** How often the consumer tells the group it is alive, also while a long transaction runs (default 1 s). */
-  heartbeatIntervalMs?: number;
   /** Backoff of a batch that failed with a non-contract error: first and longest wait (default 200 ms, 10 s). */
   retry?: { initialMs: number; maxMs: number };
   /** The schema versions messages are read with (default: every version under schemas/). */
   schemas?: SchemaRegistry;
+}
+
+/** The options' consumer settings, each one not given taken from `DEFAULT_CONSUMER_SETTINGS`. */
+function consumerSettings(options: Partial<ConsumerSettings>): ConsumerSettings {
+  const defaults = DEFAULT_CONSUMER_SETTINGS;
+  return {
+    maxWaitTimeInMs: options.maxWaitTimeInMs ?? defaults.maxWaitTimeInMs,
+    minBytes: options.minBytes ?? defaults.minBytes,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? defaults.maxBytesPerPartition,
+    maxBytes: options.maxBytes ?? defaults.maxBytes,
+    maxEventsPerTransaction: options.maxEventsPerTransaction ?? defaults.maxEventsPerTransaction,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? defaults.partitionsConsumedConcurrently,
+    sessionTimeoutMs: options.sessionTimeoutMs ?? defaults.sessionTimeoutMs,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
+  };
 }
 
 export type RunnerState = 'starting' | 'joining' | 'consuming' | 'failing' | 'refusing' | 'crashed' | 'stopped';
@@ -92,7 +139,6 @@ interface PartitionGate {
 const OUTBOX_RETRY_MS = 1000;
 /** Outputs of committed batches waiting for their publish to start, at most, before a partition waits for it. */
 const MAX_UNPUBLISHED_MESSAGES = 20_000;
-const HEARTBEAT_MS = 1000;
 /** How often refused partitions are assessed again (an operator may have rebuilt or accepted meanwhile). */
 const REASSESS_REFUSED_MS = 5000;
 /** Consecutive failures with the same error before it is blamed on the batch's messages rather than the system. */
@@ -121,6 +167,7 @@ export class ProjectionRunner<T extends TopicName> {
   private readonly ownsProducer: boolean;
   private readonly metrics: BusMetrics;
   private readonly projection: Projection<T>;
+  private readonly settings: ConsumerSettings;
   private readonly prefix: string;
   private readonly schemas: SchemaRegistry;
   private readonly log: Logger;
@@ -146,6 +193,7 @@ export class ProjectionRunner<T extends TopicName> {
 
   constructor(private readonly options: ProjectionRunnerOptions<T>) {
     this.projection = options.projection;
+    this.settings = consumerSettings(options);
     this.prefix = options.topicPrefix ?? '';
     this.schemas = options.schemas ?? contractRegistry;
     this.log = options.logger.child({ group: options.projection.groupId });
@@ -154,12 +202,12 @@ export class ProjectionRunner<T extends TopicName> {
       // The deployment's prefix isolates its consumer group too: two deployments (or test runs) sharing a cluster
       // would otherwise be one group, and a member of one would be handed, and never apply, the other's partitions.
       groupId: this.prefix + options.projection.groupId,
-      maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
-      minBytes: options.minBytes ?? 1,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
-      maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
-      sessionTimeout: options.sessionTimeoutMs ?? 6000,
-      heartbeatInterval: options.heartbeatIntervalMs ?? HEARTBEAT_MS,
+      maxWaitTimeInMs: this.settings.maxWaitTimeInMs,
+      minBytes: this.settings.minBytes,
+      maxBytesPerPartition: this.settings.maxBytesPerPartition,
+      maxBytes: this.settings.maxBytes,
+      sessionTimeout: this.settings.sessionTimeoutMs,
+      heartbeatInterval: this.settings.heartbeatIntervalMs,
     });
     this.ownsProducer = !options.producer;
     this.producer =
@@ -270,7 +318,7 @@ export class ProjectionRunner<T extends TopicName> {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently: this.settings.partitionsConsumedConcurrently,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }
@@ -303,7 +351,7 @@ export class ProjectionRunner<T extends TopicName> {
     if (consumable.length < batch.messages.length) resolveOffset(batch.messages[0].offset);
     const topic = batch.topic.slice(this.prefix.length) as T;
     const { groupId } = this.projection;
-    const perTransaction = this.options.maxEventsPerTransaction ?? 2000;
+    const perTransaction = this.settings.maxEventsPerTransaction;
     for (let start = 0; start < consumable.length; start += perTransaction) {
       if (!isRunning() || isStale()) return;
       const messages = consumable.slice(start, start + perTransaction);
@@ -410,7 +458,7 @@ export class ProjectionRunner<T extends TopicName> {
     for (let failures = 0; ;) {
       const heartbeats = setInterval(
         () => void payload.heartbeat().catch(() => undefined),
-        this.options.heartbeatIntervalMs ?? HEARTBEAT_MS,
+        this.settings.heartbeatIntervalMs,
       );
       const timer = this.metrics.batchSeconds.startTimer({ group: this.projection.groupId });
       try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConsumerSettings, DEFAULT_CONSUMER_SETTINGS } from '@push/event-bus';
 
 /** HTTP ports of the five services (DESIGN §2); `PORT` overrides. */
 export const SERVICE_PORTS = {
@@ -34,44 +35,23 @@ export interface ServiceConfig {
   topicPartitions: number;
   /** Prepended to every contract topic name: several deployments (or test runs) on one cluster. Default none. */
   topicPrefix: string;
-  /** How the service's projections consume (see `ProjectionRunnerOptions`). */
-  consumer: {
-    /** Partitions applied at once, each in its own transaction: Node works on one while Postgres commits another. */
-    partitionsConsumedConcurrently: number;
-    /**
-     * Largest transaction, in events. Smaller ones hold their row locks for less time (a partition touching another
-     * partition's device waits less) and keep less alive across garbage collections; larger ones commit less often.
-     */
-    maxEventsPerTransaction: number;
-    /** Largest fetch per partition, in bytes. */
-    maxBytesPerPartition: number;
-    /**
-     * Longest time the broker holds an idle fetch open (`minBytes` is 1, so a fetch returns as soon as an event
-     * arrives: a longer wait costs no freshness, and an idle consumer sends 1000 / this many fetches a second).
-     */
-    maxWaitTimeInMs: number;
-    /** How long the group waits for a silent (crashed) member before giving its partitions to another replica. */
-    sessionTimeoutMs: number;
-    /** How often a consumer tells the group it is alive; also when a silent member's replacement learns of a rebalance. */
-    heartbeatIntervalMs: number;
-  };
+  /** How the service's projections consume: the `CONSUMER_*` variables (see `ConsumerSettings` in @push/event-bus). */
+  consumer: ServiceConsumerSettings;
 }
 
-/**
- * Consumer timing defaults, measured (libs/service-kit/README.md "Start-up, restarts and idle cost"; `npm run
- * bench:idle`, `npm run bench:restart`):
- * - max wait 500 ms: idle fetches cost CPU in the service and the broker (at 20 ms token-registry idled at 3–4 % of a
- *   core, at 500 ms 0.6 %); freshness does not depend on it (minBytes 1: a fetch returns when an event arrives);
- * - session timeout 6 s: the broker's lowest allowed value by default (`group.min.session.timeout.ms`), so a crashed
- *   replica's partitions move after ~6 s instead of 30 s;
- * - heartbeat 1 s: a sixth of the session; with the max wait, an idle member heartbeats at least every 1.5 s and
- *   survives ~4.5 s of a blocked event loop or a slow network.
- */
-export const CONSUMER_TIMING_DEFAULTS = {
-  maxWaitTimeInMs: 500,
-  sessionTimeoutMs: 6000,
-  heartbeatIntervalMs: 1000,
-} as const;
+/** The consumer settings a service takes from its environment; the others keep event-bus's defaults. */
+export type ServiceConsumerSettings = Pick<
+  ConsumerSettings,
+  | 'partitionsConsumedConcurrently'
+  | 'maxEventsPerTransaction'
+  | 'maxBytesPerPartition'
+  | 'maxWaitTimeInMs'
+  | 'sessionTimeoutMs'
+  | 'heartbeatIntervalMs'
+>;
+
+/** A variable's default as the string the environment would hold. */
+const consumerDefault = (setting: keyof ServiceConsumerSettings) => String(DEFAULT_CONSUMER_SETTINGS[setting]);
 
 const brokerList = z
   .string()
@@ -156,15 +136,15 @@ function baseSchema(serviceName: ServiceName) {
       .trim()
       .regex(/^[A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"')
       .default(''),
-    CONSUMER_CONCURRENCY: integer(1, 64).prefault('2'),
-    CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault('1500'),
-    CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(String(1024 * 1024)),
-    CONSUMER_MAX_WAIT_MS: integer(1, 10_000).prefault(String(CONSUMER_TIMING_DEFAULTS.maxWaitTimeInMs)),
-    // Kafka refuses a session timeout outside group.min/max.session.timeout.ms (defaults 6000 and 1800000).
-    CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 1_800_000).prefault(String(CONSUMER_TIMING_DEFAULTS.sessionTimeoutMs)),
-    CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(
-      String(CONSUMER_TIMING_DEFAULTS.heartbeatIntervalMs),
+    CONSUMER_CONCURRENCY: integer(1, 64).prefault(consumerDefault('partitionsConsumedConcurrently')),
+    CONSUMER_MAX_EVENTS_PER_TRANSACTION: integer(1, 1_000_000).prefault(consumerDefault('maxEventsPerTransaction')),
+    CONSUMER_MAX_BYTES_PER_PARTITION: integer(1024, 256 * 1024 * 1024).prefault(
+      consumerDefault('maxBytesPerPartition'),
     ),
+    CONSUMER_MAX_WAIT_MS: integer(1, 10_000).prefault(consumerDefault('maxWaitTimeInMs')),
+    // Kafka refuses a session timeout outside group.min/max.session.timeout.ms (defaults 6000 and 1800000).
+    CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 1_800_000).prefault(consumerDefault('sessionTimeoutMs')),
+    CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(consumerDefault('heartbeatIntervalMs')),
   });
 }
 
