@@ -1,12 +1,12 @@
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { createKafka } from '../kafka';
 import { provisionTopics } from './provision-topics';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 describe('topic provisioning', () => {
-  const kafka = new Kafka({ clientId: 'provisioning-spec', brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  const admin = createKafka('provisioning-spec', brokers).admin();
   const run = randomUUID().slice(0, 8);
   const events = `spec.provision-${run}.events.v1`;
   const tooSmall = `spec.provision-${run}.small.v1`;

@@ -1,5 +1,6 @@
-import { Admin, ConfigResourceTypes, ITopicConfig, Kafka, logLevel } from 'kafkajs';
+import { Admin, ConfigResourceTypes, ITopicConfig } from 'kafkajs';
 import { ALL_EVENT_TOPICS, dlqTopicOf } from '@push/contracts';
+import { createKafka } from '../kafka';
 
 export interface TopicSpec {
   topic: string;
@@ -41,8 +42,8 @@ export function topicSpecs(options: Pick<ProvisioningOptions, 'partitions' | 'to
  * retention is set back to the configured value. Safe to run at every start and from several replicas.
  */
 export async function provisionTopics(options: ProvisioningOptions): Promise<ProvisioningReport> {
-  const kafka = new Kafka({ clientId: 'topic-provisioner', brokers: options.brokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
+  // No logger: a failed attempt is reported (and retried) by the caller; kafkajs' own retry warnings would repeat it.
+  const admin = createKafka('topic-provisioner', options.brokers).admin();
   await admin.connect();
   try {
     return await reconcile(admin, topicSpecs(options));
