@@ -1,12 +1,12 @@
 import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { TopicName } from '@push/contracts';
 import { EventProducer, Projection, ProjectionRunner } from '@push/event-bus';
 import type { ServiceConfig } from '../config/load-config';
 import { HealthChecks, ProbeResult } from '../health/health-checks';
-import { DATA_SOURCE, METRICS_REGISTRY, PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
+import { PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
 import { ShutdownSequence } from './shutdown-sequence';
 
 /** Provisions the service's topics; given by `runService` (tests create their topics themselves). */
@@ -127,9 +127,9 @@ export class ServiceEventBus implements OnApplicationBootstrap {
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
-    @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
+    private readonly metrics: Registry,
     private readonly health: HealthChecks,
     shutdown: ShutdownSequence,
     @Optional() @Inject(TOPIC_PROVISIONING) private readonly provisionTopics?: TopicProvisioning,

@@ -11,7 +11,7 @@ import { HttpErrorFilter } from '../errors/http-errors';
 import { HealthChecks, HealthController } from '../health/health-checks';
 import { httpLoggerOptions } from '../logging/logger';
 import { MetricsController, metricsRegistry } from '../metrics/metrics';
-import { DATA_SOURCE, METRICS_REGISTRY, PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
+import { PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
 import { ServiceEventBus, TOPIC_PROVISIONING, TopicProvisioning } from './event-bus.provider';
 import { ShutdownSequence } from './shutdown-sequence';
 
@@ -39,9 +39,7 @@ export class ServiceKitModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
-        { provide: DATA_SOURCE, useValue: options.dataSource },
         { provide: DataSource, useValue: options.dataSource },
-        { provide: METRICS_REGISTRY, useValue: metricsRegistry },
         { provide: Registry, useValue: metricsRegistry },
         { provide: PINO_LOGGER, useValue: options.logger },
         HealthChecks,
@@ -51,17 +49,7 @@ export class ServiceKitModule {
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [
-        SERVICE_CONFIG,
-        DATA_SOURCE,
-        DataSource,
-        METRICS_REGISTRY,
-        Registry,
-        PINO_LOGGER,
-        HealthChecks,
-        ShutdownSequence,
-        ServiceEventBus,
-      ],
+      exports: [SERVICE_CONFIG, DataSource, Registry, PINO_LOGGER, HealthChecks, ShutdownSequence, ServiceEventBus],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { DATA_SOURCE, PINO_LOGGER } from '../tokens';
+import { PINO_LOGGER } from '../tokens';
 
 /** Things that must stop before the database closes register here (Kafka consumers finish their batch). */
 @Injectable()
@@ -9,7 +9,7 @@ export class ShutdownSequence implements BeforeApplicationShutdown, OnApplicatio
   private readonly stoppers: (() => Promise<void>)[] = [];
 
   constructor(
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
     @Inject(PINO_LOGGER) private readonly logger: Logger,
   ) {}
 

@@ -1,9 +1,8 @@
-import { Controller, Get, Inject, Injectable } from '@nestjs/common';
+import { Controller, Get, Injectable } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/api-key.guard';
-import { DATA_SOURCE } from '../tokens';
 
 export interface ProbeResult {
   up: boolean;
@@ -36,7 +35,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
     private readonly checks: HealthChecks,
-    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly dataSource: DataSource,
   ) {}
 
   /** 200 when the database answers and every registered check (consumers connected, …) is up; 503 otherwise. */

@@ -1,12 +1,11 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Controller, Get, Header } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Public } from '../auth/api-key.guard';
-import { METRICS_REGISTRY } from '../tokens';
 
 /**
  * The one metrics registry of the process: the HTTP layer, the Kafka runner and the domain all register into it,
- * and `GET /metrics` serves it. Inject it with `@Inject(METRICS_REGISTRY)` or by its class, `Registry`.
+ * and `GET /metrics` serves it. Inject it by its class, `Registry`.
  */
 export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
@@ -14,7 +13,7 @@ collectDefaultMetrics({ register: metricsRegistry });
 @ApiTags('operations')
 @Controller('metrics')
 export class MetricsController {
-  constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}
+  constructor(private readonly registry: Registry) {}
 
   @Get()
   @Public()
