@@ -32,7 +32,7 @@ import {
   STORED_DEVICE_COLUMNS,
   StoredDevice,
   stateOf,
-} from '../services/token-registry/src/projections/devices/devices-store';
+} from '../services/token-registry/src/projections/devices/devices-table';
 import { cleanup, cleanupSince, cleanups, sleep, startPrivateBroker, track } from './processes';
 import {
   argValue,
