@@ -3,3 +3,4 @@ export * from './log-capture';
 export * from './events';
 export * from './kafka';
 export * from './scratch-broker';
+export * from './given-when-then';

@@ -1,5 +1,5 @@
 import type { DeviceTokenEvent } from '@push/contracts';
-import { deliveryEvents, deviceEvents } from '@push/testing';
+import { deliveryEvents, deviceEvents, givenWhenThen } from '@push/testing';
 import { changelogEntriesOf } from './changelog';
 import { TokenRegistry, TokenRegistryInput } from './token-registry';
 
@@ -15,27 +15,15 @@ const subscription = (id: string) =>
     keys: { p256dh: `p256-${id}`, auth: `auth-${id}` },
   });
 
-/** Given/when/then over the pure registry: `given` events are applied first, `when` returns what the last one published. */
-function given(...history: TokenRegistryInput[]) {
-  const registry = new TokenRegistry();
-  const published: DeviceTokenEvent[] = [];
-  for (const input of history) published.push(...registry.handle(input));
-  return {
+/** Given/when/then over the pure registry: `given` events are applied first, `when` returns what the last ones published. */
+const given = givenWhenThen(
+  () => new TokenRegistry(),
+  (registry, published) => ({
     registry,
-    published,
-    when(...inputs: TokenRegistryInput[]) {
-      const events = inputs.flatMap((input) => registry.handle(input));
-      published.push(...events);
-      return {
-        registry,
-        events,
-        published,
-        device: (d: typeof phone) => registry.device(refOf(d)),
-        changelog: () => published.flatMap(changelogEntriesOf),
-      };
-    },
-  };
-}
+    device: (d: typeof phone) => registry.device(refOf(d)),
+    changelog: () => published.flatMap(changelogEntriesOf),
+  }),
+);
 
 const types = (events: DeviceTokenEvent[]) => events.map((e) => `${e.type} ${e.data.device_id}`);
 
