@@ -1,15 +1,27 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The event bus's own tables, added to every service's migrations:
- * - consumer_offsets: the next Kafka offset to apply per group and partition, written in the same transaction as the
- *   read model (so an event is applied exactly once in effect, whatever Kafka's committed offsets say);
- * - event_outbox: events a batch produced, written in that same transaction and published after it commits.
+ * The event bus's own tables, added to every service's migrations. One baseline, before the first release, replaced
+ * the migrations the tables grew by (their names below): a database they migrated cannot be upgraded and is refused.
+ * - consumer_offsets: per group and partition, the next Kafka offset to apply, written in the same transaction as the
+ *   read model (so an event is applied exactly once in effect, whatever Kafka's committed offsets say), and the
+ *   identity of the log it was read from (see log-identity.ts): the Kafka cluster and the last applied message
+ *   (offset, timestamp, SHA-1 of key and value), null until a partition's first batch;
+ * - event_outbox: all the messages one transaction produced, as one row written in that transaction and published
+ *   after it commits (see outbox.ts): `batch` holds them Avro-encoded, `messages` counts them. The batch is compressed
+ *   with lz4 where Postgres was built with it (a build option; pglz, the default, costs far more CPU): every byte of it
+ *   is written to the WAL, then to the table, then vacuumed away.
  */
-export class EventBusTables1763856000000 implements MigrationInterface {
-  name = 'EventBusTables1763856000000';
+export class EventBusBaseline1796083200000 implements MigrationInterface {
+  name = 'EventBusBaseline1796083200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    await refuseMigratedBeforeBaseline(queryRunner, [
+      'EventBusTables1763856000000',
+      'EventOutboxBinaryKeysAndHeaders1763870000000',
+      'EventOutboxBatches1764000000000',
+      'ConsumerOffsetsLogIdentity1764600000000',
+    ]);
     await queryRunner.query(`
       create table consumer_offsets (
         group_id text not null,
@@ -17,17 +29,25 @@ export class EventBusTables1763856000000 implements MigrationInterface {
         partition integer not null,
         next_offset bigint not null,
         updated_at timestamptz not null default now(),
+        cluster_id text,
+        last_offset bigint,
+        last_timestamp bigint,
+        last_digest bytea,
         primary key (group_id, topic, partition)
       )`);
     await queryRunner.query(`
       create table event_outbox (
         id bigserial primary key,
-        topic text not null,
-        key text,
-        value bytea,
-        headers jsonb not null default '{}',
+        batch bytea not null,
+        messages integer not null,
         created_at timestamptz not null default now()
       )`);
+    await queryRunner.query(`
+      do $$ begin
+        alter table event_outbox alter column batch set compression lz4;
+      exception when feature_not_supported then
+        raise notice 'this Postgres has no lz4: the outbox batches are compressed with pglz';
+      end $$`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -37,89 +57,23 @@ export class EventBusTables1763856000000 implements MigrationInterface {
 }
 
 /**
- * Dead letters go out unchanged: a poison message's key and headers may be any bytes, so the outbox keeps the key as
- * bytea and header values as base64 (a list per name) instead of UTF-8 text.
+ * Throws when the database was migrated by `before`, migrations a baseline replaced: TypeORM would otherwise run the
+ * baseline on top of them and fail on the first table that exists. Such a database is recreated, not upgraded.
  */
-export class EventOutboxBinaryKeysAndHeaders1763870000000 implements MigrationInterface {
-  name = 'EventOutboxBinaryKeysAndHeaders1763870000000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`alter table event_outbox alter column key type bytea using convert_to(key, 'UTF8')`);
-    await queryRunner.query(`
-      update event_outbox set headers = (
-        select coalesce(jsonb_object_agg(name, jsonb_build_array(encode(convert_to(value, 'UTF8'), 'base64'))), '{}')
-        from jsonb_each_text(headers) as h(name, value))`);
-  }
-
-  async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`
-      update event_outbox set headers = (
-        select coalesce(jsonb_object_agg(name, convert_from(decode(value ->> 0, 'base64'), 'UTF8')), '{}')
-        from jsonb_each(headers) as h(name, value))`);
-    await queryRunner.query(`alter table event_outbox alter column key type text using convert_from(key, 'UTF8')`);
-  }
-}
-
-/**
- * One outbox row per transaction: `batch` holds all the messages it produced (Avro, see outbox.ts) and `messages` how
- * many. Rows written before keep their one message in topic/key/value/headers and are still published. The batch is
- * compressed with lz4 where Postgres was built with it (a build option; pglz, the default, costs far more CPU): every
- * byte of it is written to the WAL, then to the table, then vacuumed away.
- */
-export class EventOutboxBatches1764000000000 implements MigrationInterface {
-  name = 'EventOutboxBatches1764000000000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      'alter table event_outbox add column batch bytea, add column messages integer not null default 1, alter column topic drop not null',
-    );
-    await queryRunner.query(`
-      do $$ begin
-        alter table event_outbox alter column batch set compression lz4;
-      exception when feature_not_supported then
-        raise notice 'this Postgres has no lz4: the outbox batches are compressed with pglz';
-      end $$`);
-    await queryRunner.query(
-      'alter table event_outbox add constraint event_outbox_one_form check ((batch is null) <> (topic is null))',
-    );
-  }
-
-  async down(queryRunner: QueryRunner): Promise<void> {
-    if ((await queryRunner.query('select 1 from event_outbox where batch is not null limit 1')).length) {
-      throw new Error('event_outbox holds batches: let the service publish them before migrating down');
-    }
-    await queryRunner.query('alter table event_outbox drop constraint event_outbox_one_form');
-    await queryRunner.query(
-      'alter table event_outbox drop column batch, drop column messages, alter column topic set not null',
-    );
-  }
-}
-
-/**
- * The identity of the log a read model was built from, beside each partition's offset (see log-identity.ts): the Kafka
- * cluster and the last applied message (offset, timestamp, SHA-1 of key and value). Null in rows written before: those
- * partitions are checked by their offsets alone until their next batch records it.
- */
-export class ConsumerOffsetsLogIdentity1764600000000 implements MigrationInterface {
-  name = 'ConsumerOffsetsLogIdentity1764600000000';
-
-  async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      'alter table consumer_offsets add column cluster_id text, add column last_offset bigint, add column last_timestamp bigint, add column last_digest bytea',
-    );
-  }
-
-  async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(
-      'alter table consumer_offsets drop column cluster_id, drop column last_offset, drop column last_timestamp, drop column last_digest',
-    );
-  }
+export async function refuseMigratedBeforeBaseline(queryRunner: QueryRunner, before: readonly string[]): Promise<void> {
+  const table = queryRunner.connection.options.migrationsTableName ?? 'migrations';
+  const found: { name: string }[] = await queryRunner.query(
+    `select name from "${table}" where name = any($1) order by id`,
+    [before],
+  );
+  if (found.length === 0) return;
+  const database = await queryRunner.getCurrentDatabase();
+  throw new Error(
+    `database "${database}" was migrated before the schema baseline (it ran ${found.map((m) => m.name).join(', ')}) ` +
+      'and cannot be upgraded: recreate it. Locally: `npm run reset` (broker and every database). One service: stop ' +
+      'every replica, `npm run bus -- rebuild --service <name> --yes`, start it; it rebuilds its read model from its topics.',
+  );
 }
 
 /** Add these to every service's DataSource migrations. */
-export const EVENT_BUS_MIGRATIONS = [
-  EventBusTables1763856000000,
-  EventOutboxBinaryKeysAndHeaders1763870000000,
-  EventOutboxBatches1764000000000,
-  ConsumerOffsetsLogIdentity1764600000000,
-];
+export const EVENT_BUS_MIGRATIONS = [EventBusBaseline1796083200000];

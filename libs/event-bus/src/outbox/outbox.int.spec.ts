@@ -11,11 +11,7 @@ import {
   uniqueDatabaseUrl,
   uniqueTopicPrefix,
 } from '@push/testing';
-import {
-  EVENT_BUS_MIGRATIONS,
-  EventBusTables1763856000000,
-  EventOutboxBinaryKeysAndHeaders1763870000000,
-} from '../migrations/event-bus-tables';
+import { EVENT_BUS_MIGRATIONS } from '../migrations/event-bus-tables';
 import { EventProducer, RawMessage } from '../producer';
 import { drainOutbox, outboxSize, publishCommitted, writeOutbox } from './outbox';
 
@@ -42,23 +38,12 @@ afterAll(async () => {
 });
 
 describe('the outbox', () => {
-  it('publishes rows written before the batch format and batches after it, in write order, keys and headers intact', async () => {
-    // A row as the one-message-per-row outbox wrote it, then the migration to batches.
-    const before = dataSource([EventBusTables1763856000000, EventOutboxBinaryKeysAndHeaders1763870000000]);
-    await before.initialize();
-    await before.runMigrations();
-    await before.query(`insert into event_outbox (topic, key, value, headers) values ($1, $2, $3, $4::jsonb)`, [
-      topic,
-      Buffer.from('old-key'),
-      Buffer.from('old-value'),
-      JSON.stringify({ origin: [Buffer.from('legacy').toString('base64')] }),
-    ]);
-    await before.destroy();
-
+  it('drains the table in write order, binary keys and repeated headers intact', async () => {
     const db = dataSource(EVENT_BUS_MIGRATIONS);
     await db.initialize();
     await db.runMigrations();
-    const batch: RawMessage[] = [
+    const first: RawMessage[] = [{ topic, key: 'first-key', value: Buffer.from('first-value'), headers: { n: '1' } }];
+    const second: RawMessage[] = [
       {
         topic,
         key: Buffer.from([0xff, 0x00, 0x01]),
@@ -67,7 +52,8 @@ describe('the outbox', () => {
       },
       { topic, key: 'text-key', value: null },
     ];
-    await db.transaction((tx) => writeOutbox(tx, batch));
+    await db.transaction((tx) => writeOutbox(tx, first));
+    await db.transaction((tx) => writeOutbox(tx, second));
     expect(await outboxSize(db)).toBe(3);
 
     expect(await drainOutbox(db, producer)).toBe(3);
@@ -76,12 +62,13 @@ describe('the outbox', () => {
 
     const published = await readMessages(topic, 3);
     expect(published.map((m) => [m.key?.toString('hex'), m.value?.toString() ?? null])).toEqual([
-      [Buffer.from('old-key').toString('hex'), 'old-value'],
+      [Buffer.from('first-key').toString('hex'), 'first-value'],
       ['ff0001', 'binary-key'],
       [Buffer.from('text-key').toString('hex'), null],
     ]);
-    expect(published[0].headers).toEqual({ origin: Buffer.from('legacy') });
+    expect(published[0].headers).toEqual({ n: Buffer.from('1') });
     expect(published[1].headers).toEqual({ trace: [Buffer.from('a'), Buffer.from('b')], codec: Buffer.from('avro') });
+    expect(published[2].headers).toEqual({});
     await db.destroy();
   });
 

@@ -35,16 +35,6 @@ interface StoredMessage {
   headers: Record<string, Buffer[]>;
 }
 
-/** A row of `event_outbox`: a batch, or (written before the batch format) one message with base64 header values. */
-interface OutboxRow {
-  id: string;
-  batch: Buffer | null;
-  topic: string | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string[]>;
-}
-
 /** What a transaction wrote to the outbox: what `publishCommitted` needs once it committed. */
 export interface OutboxWrite {
   id: string;
@@ -113,11 +103,11 @@ export async function drainOutbox(dataSource: DataSource, producer: EventProduce
         count += sizes[i].messages;
       }
       if (ids.length === 0) return 0;
-      const rows: OutboxRow[] = await tx.query(
-        'select id, batch, topic, key, value, headers from event_outbox where id = any($1::bigint[]) order by id',
+      const rows: { batch: Buffer }[] = await tx.query(
+        'select batch from event_outbox where id = any($1::bigint[]) order by id',
         [ids],
       );
-      const messages = rows.flatMap(messagesOf);
+      const messages = rows.flatMap((row) => messagesOf(row.batch));
       await producer.sendRaw(messages);
       await tx.query('delete from event_outbox where id = any($1::bigint[])', [ids]);
       return messages.length;
@@ -147,18 +137,13 @@ function toStored(m: RawMessage): StoredMessage {
   };
 }
 
-function messagesOf(row: OutboxRow): RawMessage[] {
-  if (row.batch) {
-    return (batchType.fromBuffer(row.batch) as StoredMessage[]).map(({ topic, key, value, headers }) => ({
-      topic,
-      key,
-      value,
-      headers: loadHeaders(headers),
-    }));
-  }
-  const headers: Record<string, Buffer[]> = {};
-  for (const [name, values] of Object.entries(row.headers)) headers[name] = values.map((v) => Buffer.from(v, 'base64'));
-  return [{ topic: row.topic as string, key: row.key, value: row.value, headers: loadHeaders(headers) }];
+function messagesOf(batch: Buffer): RawMessage[] {
+  return (batchType.fromBuffer(batch) as StoredMessage[]).map(({ topic, key, value, headers }) => ({
+    topic,
+    key,
+    value,
+    headers: loadHeaders(headers),
+  }));
 }
 
 function loadHeaders(stored: Record<string, Buffer[]>): IHeaders {

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import { openDatabase } from '@push/service-kit';
-import { createDatabase, deliveryEvents, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { deliveryEvents, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { changelogEntriesOf } from '../../domain/changelog';
 import { TokenRegistryInput } from '../../domain/token-registry';
 import { MAX_ID_BYTES, MAX_TOKEN_BYTES, inputProblem } from '../../domain/validation';
 import { tokenRegistryService } from '../../service';
-import { DevicesStateColumns1764100000000 } from './devices-state-columns.migration';
 import { DevicesStore } from './devices-store';
 
 jest.setTimeout(30_000);
@@ -236,52 +235,5 @@ describe('read model limits (real Postgres)', () => {
     expect(await dataSource.query('select token_status from devices')).toEqual([{ token_status: 'invalidated' }]);
     expect(await dataSource.query('select count(*)::int as n from token_tombstones')).toEqual([{ n: 1 }]);
     expect(await dataSource.query('select count(*)::int as n from token_changelog')).toEqual([{ n: 3 }]);
-  });
-});
-
-describe('DevicesStateColumns migration (real Postgres)', () => {
-  const url = uniqueDatabaseUrl('token_registry_migration');
-  afterAll(() => dropDatabase(url));
-
-  it("moves each device's JSON state into its columns, and the store reads the same state back", async () => {
-    const all = tokenRegistryService.migrations as unknown[];
-    const before = all.slice(
-      0,
-      all.indexOf(DevicesStateColumns1764100000000),
-    ) as typeof tokenRegistryService.migrations;
-    await createDatabase(url);
-    const old = new DataSource({ type: 'postgres', url, migrations: before });
-    await old.initialize();
-    await old.runMigrations();
-    const state = {
-      platform: 'IOS',
-      osVersion: '17.4',
-      permission: 'PROVISIONAL',
-      capabilityAsOf: 1_700_000_000_123,
-      userId: 'kim',
-      userAsOf: 1_700_000_000_456,
-      token: 'apns-token',
-      tokenStatus: 'active',
-      tokenAsOf: 1_700_000_000_789,
-      tokenRegisteredAt: 1_700_000_000_789,
-      lastSessionAt: 1_700_000_001_001,
-    };
-    await old.query(
-      `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status, last_session_at, state)
-       values ('acme', 'ios-app', 'phone', 'IOS', '17.4', 'kim', 'apns-token', 'active', $1, $2::jsonb)`,
-      [new Date(state.lastSessionAt).toISOString(), JSON.stringify(state)],
-    );
-    await old.destroy();
-
-    const migrated = await openDatabase({ url, migrations: tokenRegistryService.migrations });
-    const runner = migrated.createQueryRunner();
-    const phone = { workspaceId: 'acme', appId: 'ios-app', deviceId: 'phone' };
-    const store = await load(runner, [
-      deviceEvents.sessionStarted({ workspace_id: 'acme', app_id: 'ios-app', device_id: 'phone' }, 1_700_000_000_000),
-    ]);
-    expect(store.registry.device(phone)).toEqual({ ...state, appliedAsOf: [] });
-    await runner.rollbackTransaction();
-    await runner.release();
-    await migrated.destroy();
   });
 });
