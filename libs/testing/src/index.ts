@@ -4,3 +4,4 @@ export * from './events';
 export * from './kafka';
 export * from './scratch-broker';
 export * from './given-when-then';
+export * from './service-under-test';

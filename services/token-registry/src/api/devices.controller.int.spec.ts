@@ -1,63 +1,40 @@
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Topics } from '@push/contracts';
-import {
-  LogCapture,
-  createTestTopics,
-  deleteTestTopics,
-  dropDatabase,
-  uniqueDatabaseUrl,
-  uniqueTopicPrefix,
-} from '@push/testing';
-import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
+import { serviceUnderTest } from '@push/testing';
 import { tokenRegistryService } from '../service';
 
 const TOKEN = 'apns-0123456789abcdef0123456789abcdef';
 
-describe('token-registry HTTP API', () => {
-  const url = uniqueDatabaseUrl('token_registry_api');
-  const prefix = uniqueTopicPrefix('token-registry-api');
-  let dataSource: DataSource;
-  let app: INestApplication;
-  const asA = { Authorization: 'Bearer key-a' };
-  const asB = { Authorization: 'Bearer key-b' };
-
-  beforeAll(async () => {
-    await createTestTopics(prefix, [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens], 1);
-    const config = loadConfig('token-registry', undefined, {
-      DATABASE_URL: url,
-      KAFKA_TOPIC_PREFIX: prefix,
-      API_KEYS: 'key-a=ws-a,key-b=ws-b',
-      LOG_LEVEL: 'warn',
-    });
-    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
-    await dataSource.query(
-      `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
+/** Devices and changelog entries of two workspaces, as the projection would have written them. */
+async function seed(dataSource: DataSource) {
+  await dataSource.query(
+    `insert into devices (workspace_id, app_id, device_id, platform, os_version, user_id, token, token_status,
          foreground_enabled, background_enabled, provisional, last_session_at)
        values ('ws-a', 'ios-app', 'phone-1', 'IOS', '17.4', 'kim', $1, 'active', true, true, false, '2026-11-01T10:00:00Z'),
               ('ws-a', 'web-app', 'browser-1', 'WEB', null, null, null, 'removed', false, false, false, null),
               ('ws-a', 'ios-app', 'identified-only', null, null, 'kim', null, 'none', false, false, false, null)`,
-      [TOKEN],
-    );
-    await dataSource.query(
-      `insert into token_changelog (workspace_id, app_id, device_id, token, from_user_id, to_user_id, at, event_id)
+    [TOKEN],
+  );
+  await dataSource.query(
+    `insert into token_changelog (workspace_id, app_id, device_id, token, from_user_id, to_user_id, at, event_id)
        values ('ws-a', 'ios-app', 'phone-1', $1, null, 'charlie', '2026-11-01T09:00:00Z', 'e1'),
               ('ws-a', 'ios-app', 'phone-1', $1, 'charlie', 'kim', '2026-11-01T10:00:00Z', 'e2')`,
-      [TOKEN],
-    );
-    app = await createServiceApp(tokenRegistryService, config, dataSource, new LogCapture());
-    await app.init();
-  });
+    [TOKEN],
+  );
+}
 
-  afterAll(async () => {
-    await app.close();
-    await deleteTestTopics(prefix);
-    await dropDatabase(url);
+describe('token-registry HTTP API', () => {
+  const service = serviceUnderTest(tokenRegistryService, {
+    topics: [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens],
+    partitions: 1,
+    env: { API_KEYS: 'key-a=ws-a,key-b=ws-b' },
+    seed,
   });
+  const asA = { Authorization: 'Bearer key-a' };
+  const asB = { Authorization: 'Bearer key-b' };
 
   it('serves a device in the DESIGN §4 shape with the token masked to its last 6 characters', async () => {
-    const response = await request(app.getHttpServer()).get('/devices/ios-app/phone-1').set(asA);
+    const response = await service.http().get('/devices/ios-app/phone-1').set(asA);
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
@@ -77,7 +54,7 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers null token and session for a device without them', async () => {
-    const response = await request(app.getHttpServer()).get('/devices/web-app/browser-1').set(asA);
+    const response = await service.http().get('/devices/web-app/browser-1').set(asA);
 
     expect(response.body).toMatchObject({
       platform: 'web',
@@ -89,17 +66,17 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers 404 for an unknown device, and for a device of another workspace', async () => {
-    expect((await request(app.getHttpServer()).get('/devices/ios-app/nope').set(asA)).status).toBe(404);
-    expect((await request(app.getHttpServer()).get('/devices/ios-app/phone-1').set(asB)).status).toBe(404);
+    expect((await service.http().get('/devices/ios-app/nope').set(asA)).status).toBe(404);
+    expect((await service.http().get('/devices/ios-app/phone-1').set(asB)).status).toBe(404);
   });
 
   it('answers 401 without an API key', async () => {
-    expect((await request(app.getHttpServer()).get('/devices/ios-app/phone-1')).status).toBe(401);
+    expect((await service.http().get('/devices/ios-app/phone-1')).status).toBe(401);
   });
 
   it('lists the token changelog of a user oldest first, both moves to and from the user, tokens masked', async () => {
-    const charlie = await request(app.getHttpServer()).get('/users/charlie/token-changelog').set(asA);
-    const kimInB = await request(app.getHttpServer()).get('/users/kim/token-changelog').set(asB);
+    const charlie = await service.http().get('/users/charlie/token-changelog').set(asA);
+    const kimInB = await service.http().get('/users/kim/token-changelog').set(asB);
 
     expect(charlie.status).toBe(200);
     expect(charlie.body.user_id).toBe('charlie');
@@ -120,7 +97,7 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers 400 naming the path parameter (not "(body)") for a blank id', async () => {
-    const response = await request(app.getHttpServer()).get('/devices/ios-app/%20').set(asA);
+    const response = await service.http().get('/devices/ios-app/%20').set(asA);
 
     expect(response.status).toBe(400);
     expect(response.body).toEqual({
@@ -132,8 +109,8 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers 400 naming the parameter for an id with a NUL character, never 500', async () => {
-    const device = await request(app.getHttpServer()).get('/devices/app/%00').set(asA);
-    const changelog = await request(app.getHttpServer()).get('/users/a%00b/token-changelog').set(asA);
+    const device = await service.http().get('/devices/app/%00').set(asA);
+    const changelog = await service.http().get('/users/a%00b/token-changelog').set(asA);
 
     expect([device.status, changelog.status]).toEqual([400, 400]);
     expect(device.body.issues).toEqual([{ field: 'device_id', problem: 'must not contain NUL characters' }]);
@@ -141,7 +118,8 @@ describe('token-registry HTTP API', () => {
   });
 
   it('answers 400 for an id longer than any stored one (256 bytes of UTF-8)', async () => {
-    const response = await request(app.getHttpServer())
+    const response = await service
+      .http()
       .get(`/devices/${'é'.repeat(129)}/phone-1`)
       .set(asA);
 
@@ -150,15 +128,15 @@ describe('token-registry HTTP API', () => {
   });
 
   it('looks ids up exactly as given: " phone-1" is not phone-1', async () => {
-    const spaced = await request(app.getHttpServer()).get('/devices/ios-app/%20phone-1').set(asA);
-    const trailing = await request(app.getHttpServer()).get('/users/charlie%20/token-changelog').set(asA);
+    const spaced = await service.http().get('/devices/ios-app/%20phone-1').set(asA);
+    const trailing = await service.http().get('/users/charlie%20/token-changelog').set(asA);
 
     expect(spaced.status).toBe(404);
     expect(trailing.body).toEqual({ user_id: 'charlie ', entries: [] });
   });
 
   it('answers 404 for a device no event has named a platform of yet (seen only through ChangeUser, UserLoggedOut or AppUninstalled)', async () => {
-    const response = await request(app.getHttpServer()).get('/devices/ios-app/identified-only').set(asA);
+    const response = await service.http().get('/devices/ios-app/identified-only').set(asA);
 
     expect(response.status).toBe(404);
     expect(response.body.message).toBe(
@@ -167,8 +145,7 @@ describe('token-registry HTTP API', () => {
   });
 
   it('documents in OpenAPI that a device always has a platform, and when it is a 404 instead', async () => {
-    const operation = (await request(app.getHttpServer()).get('/docs-json')).body.paths['/devices/{app_id}/{device_id}']
-      .get;
+    const operation = (await service.http().get('/docs-json')).body.paths['/devices/{app_id}/{device_id}'].get;
 
     expect(operation.responses['200'].content['application/json'].schema.properties.platform).toEqual({
       type: 'string',

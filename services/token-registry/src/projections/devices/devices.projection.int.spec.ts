@@ -1,32 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { INestApplication } from '@nestjs/common';
-import request from 'supertest';
-import { DataSource } from 'typeorm';
-import {
-  DeviceTokenEvent,
-  MessageKeys,
-  SdkDeviceEvent,
-  Topics,
-  decodeEvent,
-  dlqTopicOf,
-  encodeEvent,
-} from '@push/contracts';
-import { EventProducer } from '@push/event-bus';
-import { createServiceApp, loadConfig, openDatabase } from '@push/service-kit';
-import {
-  LogCapture,
-  createTestTopics,
-  deleteTestTopics,
-  deliveryEvents,
-  deviceEvents,
-  dropDatabase,
-  eventually,
-  messageCount,
-  readMessages,
-  testBrokers,
-  uniqueDatabaseUrl,
-  uniqueTopicPrefix,
-} from '@push/testing';
+import { MessageKeys, SdkDeviceEvent, Topics, decodeEvent, dlqTopicOf, encodeEvent } from '@push/contracts';
+import { deliveryEvents, deviceEvents, serviceUnderTest } from '@push/testing';
 import { tokenRegistryService } from '../../service';
 
 jest.setTimeout(60_000);
@@ -39,57 +13,21 @@ const keyOf = (event: { data: { workspace_id: string; app_id: string; device_id:
 
 /** token-registry running as a service: events in through the real broker, rows in Postgres, events out through Kafka. */
 describe('token-registry devices projection (real Kafka and Postgres)', () => {
-  const prefix = uniqueTopicPrefix('token-registry');
-  const url = uniqueDatabaseUrl('token_registry_projection');
-  const logs = new LogCapture();
-  let producer: EventProducer;
-  let dataSource: DataSource;
-  let app: INestApplication;
+  const service = serviceUnderTest(tokenRegistryService, {
+    topics: [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens],
+    env: { API_KEYS: 'key-acme=acme' },
+  });
 
   const publish = (...events: SdkDeviceEvent[]) =>
-    producer.publish(
+    service.publish(
       Topics.DeviceEvents,
       events.map((event) => ({ key: keyOf(event), event })),
     );
-  const applied = async () => {
-    const [{ n }] = await dataSource.query(
-      'select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = $1',
-      ['token-registry.devices'],
-    );
-    return n as number;
-  };
-  const waitApplied = (count: number) =>
-    eventually(async () => (await applied()) >= count, 30_000, `${count} messages applied`);
+  const applied = () => service.waitUntilApplied('token-registry.devices');
   const device = async (id: string, app = 'ios-app') =>
-    (await request(app_().getHttpServer()).get(`/devices/${app}/${id}`).set(auth)).body;
-  const app_ = () => app;
-  const published = async (): Promise<DeviceTokenEvent[]> => {
-    const count = await messageCount(prefix + Topics.DeviceTokens);
-    const messages = await readMessages(prefix + Topics.DeviceTokens, count);
-    return messages.map((m) => decodeEvent(Topics.DeviceTokens, m.value!));
-  };
-  let offset = 0;
-
-  beforeAll(async () => {
-    await createTestTopics(prefix, [Topics.DeviceEvents, Topics.DeviceDelivery, Topics.DeviceTokens], 2);
-    const config = loadConfig('token-registry', undefined, {
-      DATABASE_URL: url,
-      KAFKA_TOPIC_PREFIX: prefix,
-      API_KEYS: 'key-acme=acme',
-      LOG_LEVEL: 'warn',
-    });
-    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
-    app = await createServiceApp(tokenRegistryService, config, dataSource, logs);
-    await app.init();
-    producer = new EventProducer({ brokers: testBrokers(), clientId: 'token-registry-spec', topicPrefix: prefix });
-  });
-
-  afterAll(async () => {
-    await producer.disconnect();
-    await app.close();
-    await deleteTestTopics(prefix);
-    await dropDatabase(url);
-  });
+    (await service.http().get(`/devices/${app}/${id}`).set(auth)).body;
+  const published = () => service.published(Topics.DeviceTokens);
+  const query = (sql: string) => service.dataSource.query(sql);
 
   it('T3/T4 (shared phone, end to end): the token moves from Charlie to Kim; the device, the changelog and the published events say so', async () => {
     const phone = deviceOf('shared-phone');
@@ -98,7 +36,7 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       deviceEvents.userLoggedOut(phone, 2000, 'charlie'),
       deviceEvents.changeUser(phone, 3000, 'kim'),
     );
-    await waitApplied((offset += 3));
+    await applied();
 
     expect(await device('shared-phone')).toMatchObject({
       user_id: 'kim',
@@ -107,8 +45,8 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       platform: 'ios',
       foreground_enabled: true,
     });
-    const charlie = (await request(app.getHttpServer()).get('/users/charlie/token-changelog').set(auth)).body;
-    const kim = (await request(app.getHttpServer()).get('/users/kim/token-changelog').set(auth)).body;
+    const charlie = (await service.http().get('/users/charlie/token-changelog').set(auth)).body;
+    const kim = (await service.http().get('/users/kim/token-changelog').set(auth)).body;
     expect(
       charlie.entries.map((e: { from_user_id: string; to_user_id: string }) => [e.from_user_id, e.to_user_id]),
     ).toEqual([
@@ -142,19 +80,19 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       deviceEvents.changeUser(tablet, 3000, 'bob', 'ann'),
     ];
     await publish(...history);
-    await waitApplied((offset += 3));
+    await applied();
     const before = {
       device: await device('tablet'),
       published: (await published()).length,
-      changelog: await dataSource.query('select * from token_changelog order by id'),
+      changelog: await query('select * from token_changelog order by id'),
     };
 
     await publish(...history, ...history);
-    await waitApplied((offset += 6));
+    await applied();
 
     expect(await device('tablet')).toEqual(before.device);
     expect((await published()).length).toBe(before.published);
-    expect(await dataSource.query('select * from token_changelog order by id')).toEqual(before.changelog);
+    expect(await query('select * from token_changelog order by id')).toEqual(before.changelog);
     expect(before.device).toMatchObject({ user_id: 'bob', foreground_enabled: false, background_enabled: true });
   });
 
@@ -166,12 +104,12 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       session,
       deviceEvents.changeUser(kiosk, 2000, 'hal'),
     );
-    await waitApplied((offset += 3));
+    await applied();
     expect(await device('kiosk')).toMatchObject({ user_id: 'hal', token_status: 'active' });
     const before = (await published()).length;
 
     await publish(session);
-    await waitApplied((offset += 1));
+    await applied();
 
     expect(await device('kiosk')).toMatchObject({ user_id: 'hal', token_status: 'active' });
     expect((await published()).length).toBe(before);
@@ -189,7 +127,7 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       deviceEvents.tokenRegistered(watch, 5500, 'apns-watch-2', { user_id: 'erin' }),
       deviceEvents.sessionStarted(watch, 4500, { permission: 'DENIED' }),
     );
-    await waitApplied((offset += 6));
+    await applied();
 
     expect(await device('watch')).toMatchObject({
       user_id: 'erin',
@@ -197,7 +135,7 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       token_status: 'removed',
       last_session_at: '1970-01-01T00:00:04.500Z',
     });
-    const states: { push_permission: string }[] = await dataSource.query(
+    const states: { push_permission: string }[] = await query(
       `select push_permission from devices where device_id = 'watch'`,
     );
     expect(states[0].push_permission).toBe('AUTHORIZED');
@@ -216,8 +154,8 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       platform: 'ANDROID',
       provider_reason: 'messaging/registration-token-not-registered',
     });
-    await producer.publish(Topics.DeviceDelivery, [{ key: keyOf(invalidated), event: invalidated }]);
-    await waitApplied((offset += 2));
+    await service.publish(Topics.DeviceDelivery, [{ key: keyOf(invalidated), event: invalidated }]);
+    await applied();
     expect(await device('pixel', 'android-app')).toMatchObject({
       token_status: 'invalidated',
       foreground_enabled: false,
@@ -231,7 +169,7 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
         user_id: 'fay',
       }),
     );
-    await waitApplied((offset += 1));
+    await applied();
     expect(await device('pixel', 'android-app')).toMatchObject({ token_status: 'invalidated' });
     const removed = (await published()).filter((e) => e.data.device_id === 'pixel' && e.type === 'TokenRemoved');
     expect(removed).toMatchObject([
@@ -259,9 +197,7 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
     expect(() => decodeEvent(Topics.DeviceEvents, unknownPlatform)).toThrow();
 
     await publish(deviceEvents.tokenRegistered(laptop, 1000, valid, { platform: 'WEB', os_version: null }));
-    await producer.sendRaw([
-      { topic: prefix + Topics.DeviceEvents, key: keyOf({ data: laptop }), value: unknownPlatform },
-    ]);
+    await service.publishRaw(Topics.DeviceEvents, [{ key: keyOf({ data: laptop }), value: unknownPlatform }]);
     await publish(
       deviceEvents.tokenRegistered(laptop, 2000, '', { platform: 'WEB', os_version: null }),
       deviceEvents.tokenRegistered(laptop, 2100, '{"endpoint":"https://push.example.com/x"}', {
@@ -271,9 +207,9 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       deviceEvents.changeUser({ ...laptop, device_id: '' }, 2200, 'gus'),
       deviceEvents.changeUser(laptop, 3000, 'gus'),
     );
-    await waitApplied((offset += 6));
+    await applied();
 
-    const dead = await readMessages(prefix + dlqTopicOf(Topics.DeviceEvents), 4);
+    const dead = await service.messages(dlqTopicOf(Topics.DeviceEvents), 4);
     const reasons = dead.map((m) => String(m.headers!['dlq-error'])).sort();
     expect(reasons).toHaveLength(4);
     expect(reasons.filter((r) => r === 'token is empty')).toHaveLength(1);
@@ -301,9 +237,9 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       deviceEvents.tokenRegistered(tv, 1000, oversized, { platform: 'ANDROID', os_version: '14' }),
       deviceEvents.tokenRegistered(tv, 2000, 'fcm-tv-0123456789', { platform: 'ANDROID', os_version: '14' }),
     );
-    await waitApplied((offset += 2));
+    await applied();
 
-    const dead = (await readMessages(prefix + dlqTopicOf(Topics.DeviceEvents), 5)).filter(
+    const dead = (await service.messages(dlqTopicOf(Topics.DeviceEvents), 5)).filter(
       (m) => m.key?.toString() === keyOf({ data: tv }),
     );
     expect(dead.map((m) => [String(m.headers!['dlq-error-code']), String(m.headers!['dlq-error'])])).toEqual([
