@@ -30,6 +30,8 @@ describe('the event bus schema baseline (real Postgres)', () => {
 
     const current = new DataSource({ type: 'postgres', url, migrations: EVENT_BUS_MIGRATIONS });
     await current.initialize();
+    // TypeORM also prints the failed migration to the console, whatever its logging option.
+    const consoleLog = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       await expect(current.runMigrations({ transaction: 'each' })).rejects.toThrow(
         `database "${database}" was migrated before the schema baseline (it ran EventBusTables1763856000000) and cannot be upgraded: recreate it. Locally: \`npm run reset\``,
@@ -37,6 +39,7 @@ describe('the event bus schema baseline (real Postgres)', () => {
       expect(await current.query(`select to_regclass('event_outbox') as outbox`)).toEqual([{ outbox: null }]);
       expect(await current.query('select name from migrations')).toEqual([{ name: 'EventBusTables1763856000000' }]);
     } finally {
+      consoleLog.mockRestore();
       await current.destroy();
     }
   });
