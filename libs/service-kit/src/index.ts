@@ -12,3 +12,4 @@ export * from './bootstrap/run-service';
 export * from './tokens';
 export * from './bootstrap/event-bus.provider';
 export * from './bootstrap/shutdown-sequence';
+export * from './projection/projection.decorators';

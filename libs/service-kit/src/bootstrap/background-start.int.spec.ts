@@ -4,7 +4,7 @@ import { Consumer } from 'kafkajs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MessageKeys, Topics } from '@push/contracts';
-import { EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
+import { ConsumedEvent, EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
 import {
   LogCapture,
   createTestTopics,
@@ -19,7 +19,7 @@ import {
 import { Public } from '../auth/api-key.guard';
 import { loadConfig } from '../config/load-config';
 import { openDatabase } from '../database/database';
-import { ServiceEventBus } from './event-bus.provider';
+import { ProjectionController, ProjectionHandler } from '../projection/projection.decorators';
 import { createServiceApp } from './run-service';
 
 jest.setTimeout(90_000);
@@ -40,20 +40,24 @@ class ReadsController {
   }
 }
 
-@Module({ controllers: [ReadsController] })
-class TwoProjectionsModule {
-  constructor(bus: ServiceEventBus) {
-    for (const groupId of [FREE_GROUP, BLOCKED_GROUP]) {
-      bus.project({
-        groupId,
-        topics: [Topics.DeviceEvents],
-        async apply(events) {
-          for (const { event } of events) seen[groupId].push(event.data.device_id);
-        },
-      });
-    }
+@ProjectionController(FREE_GROUP)
+class FreeGroupProjection {
+  @ProjectionHandler(Topics.DeviceEvents)
+  async apply(events: ConsumedEvent<typeof Topics.DeviceEvents>[]): Promise<void> {
+    for (const { event } of events) seen[FREE_GROUP].push(event.data.device_id);
   }
 }
+
+@ProjectionController(BLOCKED_GROUP)
+class BlockedGroupProjection {
+  @ProjectionHandler(Topics.DeviceEvents)
+  async apply(events: ConsumedEvent<typeof Topics.DeviceEvents>[]): Promise<void> {
+    for (const { event } of events) seen[BLOCKED_GROUP].push(event.data.device_id);
+  }
+}
+
+@Module({ controllers: [ReadsController, FreeGroupProjection, BlockedGroupProjection] })
+class TwoProjectionsModule {}
 
 /**
  * Restart availability: the application answers reads and /health at once, whatever its consumers do. One runner's

@@ -7,19 +7,21 @@ import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import { LogCapture, dropDatabase, eventually, uniqueDatabaseUrl } from '@push/testing';
 import { loadConfig } from '../config/load-config';
 import { openDatabase } from '../database/database';
-import { ServiceEventBus } from './event-bus.provider';
+import { ProjectionController, ProjectionHandler } from '../projection/projection.decorators';
 import { createServiceApp } from './run-service';
 
 jest.setTimeout(90_000);
 
 const GROUP = `kit-broker-down-${Date.now()}`;
 
-@Module({})
-class OneProjectionModule {
-  constructor(bus: ServiceEventBus) {
-    bus.project({ groupId: GROUP, topics: [Topics.DeviceEvents], async apply() {} });
-  }
+@ProjectionController(GROUP)
+class IdleProjection {
+  @ProjectionHandler(Topics.DeviceEvents)
+  async apply(): Promise<void> {}
 }
+
+@Module({ controllers: [IdleProjection] })
+class OneProjectionModule {}
 
 /** A port nothing listens on: connections are refused at once, as by a broker that is down. */
 async function closedPort(): Promise<number> {

@@ -2,7 +2,7 @@ import { INestApplication, Module } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { MessageKeys, Topics } from '@push/contracts';
-import { EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
+import { ConsumedEvent, EVENT_BUS_MIGRATIONS, EventProducer, createKafka } from '@push/event-bus';
 import {
   LogCapture,
   createTestTopics,
@@ -16,24 +16,22 @@ import {
 } from '@push/testing';
 import { loadConfig } from '../config/load-config';
 import { openDatabase } from '../database/database';
-import { ServiceEventBus } from './event-bus.provider';
+import { ProjectionController, ProjectionHandler } from '../projection/projection.decorators';
 import { createServiceApp } from './run-service';
 
 const seen: string[] = [];
 const GROUP = `kit-spec-${Date.now()}`;
 
-@Module({})
-class SeenDevicesModule {
-  constructor(bus: ServiceEventBus) {
-    bus.project({
-      groupId: GROUP,
-      topics: [Topics.DeviceEvents],
-      async apply(events) {
-        for (const { event } of events) seen.push(event.data.device_id);
-      },
-    });
+@ProjectionController(GROUP)
+class SeenDevicesProjection {
+  @ProjectionHandler(Topics.DeviceEvents)
+  async apply(events: ConsumedEvent<typeof Topics.DeviceEvents>[]): Promise<void> {
+    for (const { event } of events) seen.push(event.data.device_id);
   }
 }
+
+@Module({ controllers: [SeenDevicesProjection] })
+class SeenDevicesModule {}
 
 describe('ServiceEventBus', () => {
   const prefix = uniqueTopicPrefix('kit');
@@ -67,7 +65,7 @@ describe('ServiceEventBus', () => {
     await dropDatabase(url);
   });
 
-  it('runs the projections a service registers, reports them on /health, and stops them with the app', async () => {
+  it('runs the projections Nest built from the service’s modules, reports them on /health, and stops them with the app', async () => {
     const producer = new EventProducer({ brokers: testBrokers(), clientId: 'kit-spec', topicPrefix: prefix });
     const events = ['d1', 'd2', 'd3'].map((id) =>
       deviceEvents.appUninstalled({ workspace_id: 'ws', app_id: 'app', device_id: id }, 1),

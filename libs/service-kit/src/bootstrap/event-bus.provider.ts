@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -6,6 +7,7 @@ import type { TopicName } from '@push/contracts';
 import { EventProducer, Projection, ProjectionRunner } from '@push/event-bus';
 import type { ServiceConfig } from '../config/load-config';
 import { HealthChecks, ProbeResult } from '../health/health-checks';
+import { ProjectionTransport } from '../projection/projection-transport';
 import { PINO_LOGGER, SERVICE_CONFIG } from '../tokens';
 import { ShutdownSequence } from './shutdown-sequence';
 
@@ -107,7 +109,9 @@ class BackgroundStart {
 
 /**
  * A service's Kafka side: the one producer (HTTP writes publish through it, runners drain their outbox through it) and
- * one projection runner per projection the service's modules register with `project()` while Nest builds them.
+ * one projection runner per `@ProjectionController` of the service's modules. Nest builds those classes; its
+ * microservice transport `transport` (connected by `createServiceApp`) hands them here as projections before the
+ * application bootstraps. There is no other way in: a projection is always built by Nest.
  *
  * Nothing here holds up the start of the application: once it is built, the topics are provisioned (when `runService`
  * asked for it) and the runners started in the background, while HTTP already answers reads and `/health`. A start
@@ -120,7 +124,10 @@ class BackgroundStart {
 @Injectable()
 export class ServiceEventBus implements OnApplicationBootstrap {
   readonly producer: EventProducer;
-  private readonly projections: Projection<TopicName>[] = [];
+  /** The Nest microservice transport through which the projections Nest built reach this bus. */
+  readonly transport: ProjectionTransport;
+  private projections: Projection<TopicName>[] = [];
+  private bootstrapped = false;
   private readonly runners: { runner: ProjectionRunner<TopicName>; start: BackgroundStart }[] = [];
   private provisioning: BackgroundStart | undefined;
   private stopping = false;
@@ -132,6 +139,7 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     private readonly metrics: Registry,
     private readonly health: HealthChecks,
     shutdown: ShutdownSequence,
+    modules: ModulesContainer,
     @Optional() @Inject(TOPIC_PROVISIONING) private readonly provisionTopics?: TopicProvisioning,
   ) {
     this.producer = new EventProducer({
@@ -140,15 +148,22 @@ export class ServiceEventBus implements OnApplicationBootstrap {
       logger,
       topicPrefix: config.topicPrefix,
     });
+    this.transport = new ProjectionTransport(modules, (projections) => this.receive(projections));
     shutdown.beforeStop(() => this.stop());
   }
 
-  project<T extends TopicName>(projection: Projection<T>): void {
-    this.projections.push(projection as unknown as Projection<TopicName>);
+  /** From the transport's `listen()`: the runners start with the application, so this must come before. */
+  private receive(projections: Projection<TopicName>[]): void {
+    if (this.bootstrapped)
+      throw new Error(
+        'the projection transport listened after the application bootstrapped: start it before (createServiceApp does)',
+      );
+    this.projections = projections;
   }
 
   /** Registers the health checks and starts provisioning and the runners in the background; returns at once. */
   onApplicationBootstrap(): void {
+    this.bootstrapped = true;
     const stopping = () => this.stopping;
     const provision = this.provisionTopics;
     if (provision) {

@@ -11,12 +11,13 @@ import { DatabaseOptions, openDatabase } from '../database/database';
 import { createLogger } from '../logging/logger';
 import { NestPinoLogger } from '../logging/nest-logger';
 import { metricsRegistry } from '../metrics/metrics';
+import { ServiceEventBus } from './event-bus.provider';
 import { ServiceKitModule } from './service-kit.module';
 
 export interface ServiceDefinition {
   name: ServiceName;
   description: string;
-  /** The service's own Nest modules (controllers, projections, consumers). */
+  /** The service's own Nest modules: HTTP controllers, `@ProjectionController` classes (in `controllers`), providers. */
   imports: (Type<unknown> | DynamicModule)[];
   /** TypeORM entities and migrations of the service's database; libraries' migrations are concatenated here. */
   entities?: DatabaseOptions['entities'];
@@ -29,7 +30,8 @@ class ServiceRootModule {}
 /**
  * Builds the Nest application of a service around an open database, without listening (tests use this).
  * nestjs-pino keeps one HTTP logger per process: build one application per process (per jest test file).
- * The projections start in the background once the application is initialised (see `ServiceEventBus`).
+ * The projections are checked here (a misconfigured one fails the build, naming the problem) and start in the
+ * background once the application is initialised (`app.init()`; see `ServiceEventBus`).
  */
 export async function createServiceApp(
   definition: ServiceDefinition,
@@ -73,6 +75,16 @@ async function buildServiceApp(
     .addSecurityRequirements('bearer')
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, document));
+  // Projections are Nest-built handlers served by a microservice transport, which hands them to ServiceEventBus (it
+  // starts their runners once the app is initialised). The transport does not inherit the HTTP app's configuration:
+  // the global API-key guard, error filter, pipes and interceptors are HTTP's and never see a batch or its outputs.
+  app.connectMicroservice({ strategy: app.get(ServiceEventBus).transport }, { inheritAppConfig: false });
+  try {
+    await app.startAllMicroservices();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return app;
 }
 

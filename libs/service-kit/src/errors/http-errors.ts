@@ -76,6 +76,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
   catch(error: unknown, host: ArgumentsHost): void {
+    // Not a request (a projection handler): the caller classifies the error itself, so it gets it unchanged.
+    if (host.getType() !== 'http') throw error;
     const response = host.switchToHttp().getResponse<Response>();
     if (error instanceof HttpException) {
       const status = error.getStatus();

@@ -1,6 +1,6 @@
-import type { EntityManager } from 'typeorm';
 import { DeviceTokenEvent, MessageKeys, Topics } from '@push/contracts';
-import type { ConsumedEvent, OutgoingEvent, Projection } from '@push/event-bus';
+import type { ConsumedEvent, OutgoingEvent } from '@push/event-bus';
+import { ProjectionContext, ProjectionController, ProjectionHandler, ProjectionValidator } from '@push/service-kit';
 import { changelogEntriesOf } from '../../domain/changelog';
 import { inputProblem } from '../../domain/validation';
 import { DevicesStore } from './devices-store';
@@ -10,19 +10,19 @@ type Consumed = typeof Topics.DeviceEvents | typeof Topics.DeviceDelivery;
 /**
  * token-registry's one projection: SDK device events and token invalidations in, the devices read model and the token
  * changelog out, and what changed published on `token-registry.device-tokens.v1` (through the outbox, in the same
- * transaction as the offsets).
+ * transaction as the offsets). Built by Nest; its group's runner is started by the service kit.
  */
-export class DevicesProjection implements Projection<Consumed> {
-  readonly groupId = 'token-registry.devices';
-  readonly topics = [Topics.DeviceEvents, Topics.DeviceDelivery] as const;
-
+@ProjectionController('token-registry.devices')
+export class DevicesProjection {
+  @ProjectionValidator()
   validate({ event }: ConsumedEvent<Consumed>): string | null {
     return inputProblem(event);
   }
 
+  @ProjectionHandler(Topics.DeviceEvents, Topics.DeviceDelivery)
   async apply(
     consumed: ConsumedEvent<Consumed>[],
-    tx: EntityManager,
+    { tx }: ProjectionContext,
   ): Promise<OutgoingEvent<typeof Topics.DeviceTokens>[]> {
     const inputs = consumed.map((c) => c.event);
     const store = await DevicesStore.load(tx, inputs);
