@@ -4,10 +4,10 @@ import nx from '@nx/eslint-plugin';
 import { createProjectGraphAsync } from '@nx/devkit';
 
 // @nx/enforce-module-boundaries reads the project graph Nx caches under .nx/workspace-data; with none (a fresh clone,
-// or a lint that no nx command preceded) it prints "No cached ProjectGraph is available. The rule will be skipped." and
-// lets every import through. Computing the graph here (about 0.7 s on the 2-core machine; it writes that cache) makes every eslint run
-// enforce the boundaries — `npm run lint`, `npm test`, `npx eslint <file>`, an editor — on a graph that is current.
-// Proof: tools/lint/module-boundaries.unit.spec.ts.
+// or a lint that no nx command preceded) it prints "No cached ProjectGraph is available. The rule will be skipped."
+// and lets every import through. Computing the graph here (about 0.7 s on the 2-core machine; it writes that cache)
+// makes every eslint run enforce the boundaries — `npm run lint`, `npm test`, `npx eslint <file>`, an editor — on a
+// graph that is current. Proof: tools/lint/module-boundaries.unit.spec.ts.
 await createProjectGraphAsync({ exitOnError: false });
 
 export default tseslint.config(
