@@ -1,7 +1,8 @@
 // Module boundaries (eslint.config.mjs, @nx/enforce-module-boundaries): services and tools import libraries, never a
 // service; libraries import only libraries. The rule needs Nx's project graph and, without one, skips every check with
 // nothing but a warning — so these fixtures are linted as on a fresh clone: ESLint's own API, in a child process,
-// with an empty Nx workspace-data directory. Should the rule be skipped or stop firing, the expected errors are missing.
+// with an empty Nx workspace-data directory. Should the rule be skipped or stop firing, the expected errors are
+// missing and these tests fail.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
