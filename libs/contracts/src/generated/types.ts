@@ -529,6 +529,35 @@ export interface UserFirstSeen {
   user_id: string;
 }
 
+/** What changed a user's subscription state. */
+export type SubscriptionChangeSource = 'FIRST_SEEN' | 'SDK' | 'REST' | 'DASHBOARD' | 'AUTO_OPT_IN';
+
+/** S1-S5: a user's push subscription state changed, or the user was seen for the first time (previous_state null). Published by subscription-state, the owner of the subscription rules: consumers (segmentation, dispatcher) take the state from here and never re-derive it. The state after the latest record of a user is the user's state. */
+export interface SubscriptionStateChanged {
+  /** Id of this event (UUID), derived from cause_event_id, the user and the record type: processing the cause again yields the same id, so consumers can drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event that caused this change: a PushSubscriptionSet of sdk.user-events.v1, or a UserFirstSeen or PushCapabilityChanged of token-registry.device-tokens.v1. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The user (external id; also the message key: "{workspace_id}:{user_id}"). */
+  user_id: string;
+  /** When the cause happened (its occurred_at, epoch milliseconds). */
+  occurred_at: number;
+  /** The state before this change; null when this is the first sighting of the user in the workspace (S1). */
+  previous_state: SubscriptionState | null;
+  /** The state after this change. */
+  state: SubscriptionState;
+  /** FIRST_SEEN: the user was seen for the first time (S1, state SUBSCRIBED); SDK, REST, DASHBOARD: an explicit PushSubscriptionSet of that source (S2); AUTO_OPT_IN: a device of the user became AUTHORIZED (S3). */
+  source: SubscriptionChangeSource;
+  /** Braze's push_opted_in_at after this change: when the user last became OPTED_IN (epoch milliseconds), kept after the user leaves OPTED_IN; null when the user never was OPTED_IN. */
+  opted_in_at: number | null;
+  /** For FIRST_SEEN and AUTO_OPT_IN: the app of the device the cause is about; null for explicit changes. */
+  app_id: string | null;
+  /** For FIRST_SEEN and AUTO_OPT_IN: the device the cause is about; null for explicit changes. */
+  device_id: string | null;
+}
+
 /** B3: a provider answered that the token is permanently invalid. token-registry removes it from its device and tombstones the token string (T8). */
 export interface TokenInvalidated {
   /** Unique id of this event (UUID); redeliveries carry the same id. */
@@ -588,8 +617,9 @@ export type DeviceTokenEvent =
   | TypedEvent<'TokenReplaced', TokenReplaced>
   | TypedEvent<'UserFirstSeen', UserFirstSeen>;
 
-/** The events on `subscription-state.user-subscriptions.v1` (no schema published yet). */
-export type UserSubscriptionEvent = never;
+/** The events on `subscription-state.user-subscriptions.v1`. */
+export type UserSubscriptionEvent =
+  | TypedEvent<'SubscriptionStateChanged', SubscriptionStateChanged>;
 
 /** The events on `bounce-processor.device-delivery.v1`. */
 export type DeviceDeliveryEvent =
@@ -616,6 +646,6 @@ export const RECORDS_BY_TOPIC = {
   'dispatch.requests.v1': ['DispatchRequested'],
   'dispatch.outcomes.v1': ['DispatchCompleted', 'PushBounced', 'PushFailed', 'PushSent'],
   'token-registry.device-tokens.v1': ['DeviceSessionRecorded', 'DeviceUserChanged', 'PushCapabilityChanged', 'TokenAssigned', 'TokenRemoved', 'TokenRenewed', 'TokenReplaced', 'UserFirstSeen'],
-  'subscription-state.user-subscriptions.v1': [],
+  'subscription-state.user-subscriptions.v1': ['SubscriptionStateChanged'],
   'bounce-processor.device-delivery.v1': ['TokenInvalidated'],
 } as const satisfies Record<TopicName, readonly string[]>;
