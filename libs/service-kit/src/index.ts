@@ -1,4 +1,5 @@
 export * from './config/load-config';
+export * from './config/apps-file';
 export * from './logging/logger';
 export * from './auth/api-key.guard';
 export * from './errors/http-errors';
