@@ -346,7 +346,7 @@ export interface DeviceSessionRecorded {
 /** What attributed the device to another user. */
 export type UserChangeCause = 'CHANGE_USER' | 'LOGGED_OUT' | 'SDK_REPORTED';
 
-/** T3/T4: the device is attributed to another user, or to none. With a token this moves the token between users: user_id (the new user) has it and previous_user_id no longer has it. user_id null is a detach (logout, or an SDK report of an anonymous device): the token stays on the device but belongs to no user. */
+/** T3/T4: the device is attributed to another user, or to none. With a token this moves the token between users: user_id (the new user) has it and previous_user_id no longer has it. user_id null is a detach (logout, or an SDK report of an anonymous device): the token stays on the device but belongs to no user. Since v2 it also carries the device's OS version and notification permission at the change, so that subscription-state can tell a user who logs in on an already authorized device (S3) without re-deriving T5. */
 export interface DeviceUserChanged {
   /** Id of this event (UUID), derived from cause_event_id, the record type and the device: processing the cause again yields the same id, so consumers can drop duplicates by it. */
   event_id: string;
@@ -370,6 +370,10 @@ export interface DeviceUserChanged {
   token: string | null;
   /** CHANGE_USER (login/identify), LOGGED_OUT (UserLoggedOut), SDK_REPORTED (a TokenRegistered or SessionStarted named another user, or none). */
   cause: UserChangeCause;
+  /** The device's OS version as the SDK last reported it; null when unknown (and in v1 records). */
+  os_version: string | null;
+  /** The device's OS notification permission at the change; null when none is known yet (and in v1 records). */
+  push_permission: PushPermission | null;
 }
 
 /** T5/T6: what the OS lets the app do on this device changed (or is known for the first time): platform, OS version, notification permission, and so whether the device's token (when it holds one) is foreground-enabled and background-capable. Consumers combine it with the token events; they never re-derive T5. */
@@ -558,6 +562,107 @@ export interface SubscriptionStateChanged {
   device_id: string | null;
 }
 
+/** The push provider: APNs (IOS), FCM (ANDROID) or Web Push (WEB). */
+export type Provider = 'APNS' | 'FCM' | 'WEB_PUSH';
+
+/** B4: the shard's window no longer shows the app's burst of this reason: its new bounces of that reason are judged one by one again (B3). Bounces held meanwhile stay held until an operator releases or discards them. */
+export interface AppProviderCleared {
+  /** Id of this event (UUID), derived from cause_event_id, the device or app and the record type: processing the cause again yields the same id, so consumers drop duplicates by it. */
+  event_id: string;
+  /** event_id of the outcome after which the window no longer showed the burst. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The provider whose answers show the burst. */
+  provider: Provider;
+  /** The configuration-type reason of the burst (messaging/mismatched-credential, MismatchSenderId, DeviceTokenNotForTopic, BadDeviceToken). */
+  provider_reason: string;
+  /** The dispatch.outcomes.v1 partition whose window decided. B4 windows are kept per partition (each partition's decisions follow from its own log, so a replay decides the same); an app is flagged for a reason while the latest record of any shard for it is AppProviderFlagged. */
+  window_shard: number;
+  /** The cause's occurred_at (epoch milliseconds). */
+  occurred_at: number;
+  /** Start of the sliding window of outcome times (epoch milliseconds) the decision counted. */
+  window_start: number;
+  /** End of the window: the latest outcome time seen on the shard (epoch milliseconds). */
+  window_end: number;
+  /** Outcomes of the app with this reason in the window (now at most the threshold). */
+  reason_count: number;
+  /** All outcomes of the app (sent, bounced, failed) in the window. */
+  outcome_count: number;
+}
+
+/** B4: an app's outcomes show a burst of one configuration-type reason across its devices (more than the configured share of its recent outcomes, and at least the minimum count): a credentials/topic/environment error, not dead tokens. Its bounces of that reason are held instead of invalidating tokens, until an operator releases (applies as B3) or discards them. */
+export interface AppProviderFlagged {
+  /** Id of this event (UUID), derived from cause_event_id, the device or app and the record type: processing the cause again yields the same id, so consumers drop duplicates by it. */
+  event_id: string;
+  /** event_id of the outcome that made the window show the burst. */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The provider whose answers show the burst. */
+  provider: Provider;
+  /** The configuration-type reason of the burst (messaging/mismatched-credential, MismatchSenderId, DeviceTokenNotForTopic, BadDeviceToken). */
+  provider_reason: string;
+  /** The dispatch.outcomes.v1 partition whose window decided. B4 windows are kept per partition (each partition's decisions follow from its own log, so a replay decides the same); an app is flagged for a reason while the latest record of any shard for it is AppProviderFlagged. */
+  window_shard: number;
+  /** The cause's occurred_at (epoch milliseconds). */
+  occurred_at: number;
+  /** Start of the sliding window of outcome times (epoch milliseconds) the decision counted. */
+  window_start: number;
+  /** End of the window: the latest outcome time seen on the shard (epoch milliseconds). */
+  window_end: number;
+  /** Outcomes of the app with this reason in the window. */
+  reason_count: number;
+  /** All outcomes of the app (sent, bounced, failed) in the window. */
+  outcome_count: number;
+  /** The configured share (0–1) the reason's share of outcomes exceeded. */
+  threshold_share: number;
+  /** The configured minimum count of the reason in the window. */
+  min_count: number;
+}
+
+/** B1: UNUSED until the first outcome, SENT after a PushSent, BOUNCED after one bounce, SUPPRESSED after two consecutive bounces (not sent to). */
+export type DeliveryStatus = 'UNUSED' | 'SENT' | 'BOUNCED' | 'SUPPRESSED';
+
+/** What changed the status: a PushSent or a permanent PushBounced (B1), or the device registering its token again / its user identifying with it (B2, back to UNUSED). */
+export type DeliveryStatusCause = 'PUSH_SENT' | 'PUSH_BOUNCED' | 'TOKEN_REGISTERED' | 'USER_IDENTIFIED';
+
+/** B1/B2: a device's delivery status (last_status) changed. Published only when the status changes; a suppressed device is not sent to (dispatcher D1) and not reachable (segmentation G6) until a later record says otherwise. */
+export interface DeliveryStatusChanged {
+  /** Id of this event (UUID), derived from cause_event_id, the device or app and the record type: processing the cause again yields the same id, so consumers drop duplicates by it. */
+  event_id: string;
+  /** event_id of the consumed event that caused the change: the PushSent or PushBounced (dispatch.outcomes.v1), or the registration (token-registry.device-tokens.v1, B2). */
+  cause_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** The device's push platform. */
+  platform: Platform;
+  /** The device's user as the outcome named it; null when it named none (anonymous device or outside sender). */
+  user_id: string | null;
+  /** When the cause happened (its occurred_at, epoch milliseconds). Per device, bounce-processor applies causes in occurred_at order: an older cause never changes a newer status. */
+  occurred_at: number;
+  /** The device's delivery status after the change. */
+  status: DeliveryStatus;
+  /** The device's delivery status before the change. */
+  previous_status: DeliveryStatus;
+  /** Bounces since the last PushSent or registration (0 after either; 2 or more when SUPPRESSED). */
+  consecutive_bounces: number;
+  /** What changed the status. */
+  cause: DeliveryStatusCause;
+  /** The bounce's provider reason when cause is PUSH_BOUNCED; else null. */
+  provider_reason: string | null;
+  /** The dispatch of the outcome that caused the change; null for outside senders and registrations. */
+  dispatch_id: string | null;
+}
+
 /** B3: a provider answered that the token is permanently invalid. token-registry removes it from its device and tombstones the token string (T8). */
 export interface TokenInvalidated {
   /** Unique id of this event (UUID); redeliveries carry the same id. */
@@ -580,6 +685,32 @@ export interface TokenInvalidated {
   provider_reason: string;
   /** APNs 410: when the token stopped being valid (epoch milliseconds). A registration of the same token after this instant is a token Apple re-issued: it is sendable again (T8). */
   provider_timestamp: number | null;
+}
+
+/** B5: a provider answered that the app is no longer installed on the device (APNs Unregistered, FCM messaging/registration-token-not-registered / NotRegistered): uninstall tracking. Published with the TokenInvalidated of the same bounce. */
+export interface UninstallDetected {
+  /** Id of this event (UUID), derived from bounce_event_id, the device or app and the record type: processing the cause again yields the same id, so consumers drop duplicates by it. */
+  event_id: string;
+  /** event_id of the PushBounced that showed the uninstall. */
+  bounce_event_id: string;
+  /** The customer workspace. */
+  workspace_id: string;
+  /** The app within the workspace. */
+  app_id: string;
+  /** The device this event is about (also the message key: "{workspace_id}:{app_id}:{device_id}"). */
+  device_id: string;
+  /** The device's push platform. */
+  platform: Platform;
+  /** The device's user as the outcome named it; null when it named none (anonymous device or outside sender). */
+  user_id: string | null;
+  /** When the provider answered (the bounce's occurred_at, epoch milliseconds). */
+  occurred_at: number;
+  /** The provider's reason string (Unregistered, NotRegistered, messaging/registration-token-not-registered, …). */
+  provider_reason: string;
+  /** APNs 410: when the token stopped being valid (epoch milliseconds), the best estimate of the uninstall time; null otherwise. */
+  provider_timestamp: number | null;
+  /** The dispatch of the bounce; null for outside senders. */
+  dispatch_id: string | null;
 }
 
 /** The events on `sdk.device-events.v1`. */
@@ -623,7 +754,11 @@ export type UserSubscriptionEvent =
 
 /** The events on `bounce-processor.device-delivery.v1`. */
 export type DeviceDeliveryEvent =
-  | TypedEvent<'TokenInvalidated', TokenInvalidated>;
+  | TypedEvent<'AppProviderCleared', AppProviderCleared>
+  | TypedEvent<'AppProviderFlagged', AppProviderFlagged>
+  | TypedEvent<'DeliveryStatusChanged', DeliveryStatusChanged>
+  | TypedEvent<'TokenInvalidated', TokenInvalidated>
+  | TypedEvent<'UninstallDetected', UninstallDetected>;
 
 /** The events each topic carries. */
 export interface TopicEventMap {
@@ -647,5 +782,5 @@ export const RECORDS_BY_TOPIC = {
   'dispatch.outcomes.v1': ['DispatchCompleted', 'PushBounced', 'PushFailed', 'PushSent'],
   'token-registry.device-tokens.v1': ['DeviceSessionRecorded', 'DeviceUserChanged', 'PushCapabilityChanged', 'TokenAssigned', 'TokenRemoved', 'TokenRenewed', 'TokenReplaced', 'UserFirstSeen'],
   'subscription-state.user-subscriptions.v1': ['SubscriptionStateChanged'],
-  'bounce-processor.device-delivery.v1': ['TokenInvalidated'],
+  'bounce-processor.device-delivery.v1': ['AppProviderCleared', 'AppProviderFlagged', 'DeliveryStatusChanged', 'TokenInvalidated', 'UninstallDetected'],
 } as const satisfies Record<TopicName, readonly string[]>;

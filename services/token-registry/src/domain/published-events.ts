@@ -97,7 +97,14 @@ export function publishedEventsOf({ before, after, fact, cause }: DeviceChange):
   if (before.userId !== after.userId) {
     events.push({
       type: 'DeviceUserChanged',
-      data: { ...head, previous_user_id: before.userId, token: tokenBefore, cause: userChangeCause(fact) },
+      data: {
+        ...head,
+        previous_user_id: before.userId,
+        token: tokenBefore,
+        cause: userChangeCause(fact),
+        os_version: after.osVersion,
+        push_permission: after.permission,
+      },
     });
   }
 

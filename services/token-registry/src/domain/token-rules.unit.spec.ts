@@ -169,6 +169,21 @@ describe('token rules (DESIGN §4, T1–T9)', () => {
       ]);
     });
 
+    it("T3: DeviceUserChanged carries the device's permission and OS version (S3 of subscription-state reads them)", () => {
+      const { events } = given(
+        deviceEvents.sessionStarted(pixel, 1000, { platform: 'ANDROID', os_version: '14', permission: 'AUTHORIZED' }),
+      ).when(deviceEvents.changeUser(pixel, 2000, 'kim'), deviceEvents.userLoggedOut(pixel, 3000, 'kim'));
+
+      expect(events.filter((e) => e.type === 'DeviceUserChanged')).toMatchObject([
+        { data: { user_id: 'kim', platform: 'ANDROID', os_version: '14', push_permission: 'AUTHORIZED' } },
+        { data: { user_id: null, platform: 'ANDROID', os_version: '14', push_permission: 'AUTHORIZED' } },
+      ]);
+      const { events: unknown } = given().when(deviceEvents.changeUser(phone, 1000, 'ann'));
+      expect(unknown.find((e) => e.type === 'DeviceUserChanged')).toMatchObject({
+        data: { platform: null, os_version: null, push_permission: null },
+      });
+    });
+
     it('T3/T4 (shared phone): Charlie logs out, Kim logs in: the token moves to Kim and Charlie no longer has it', () => {
       const { events, device, changelog } = given(
         deviceEvents.tokenRegistered(phone, 1000, 'apns-shared', { user_id: 'charlie' }),
