@@ -575,6 +575,8 @@ export interface AppProviderCleared {
   workspace_id: string;
   /** The app within the workspace. */
   app_id: string;
+  /** The device of the cause outcome (also the message key: "{workspace_id}:{app_id}:{device_id}", like every record of this topic); the record is about the app. */
+  device_id: string;
   /** The provider whose answers show the burst. */
   provider: Provider;
   /** The configuration-type reason of the burst (messaging/mismatched-credential, MismatchSenderId, DeviceTokenNotForTopic, BadDeviceToken). */
@@ -603,6 +605,8 @@ export interface AppProviderFlagged {
   workspace_id: string;
   /** The app within the workspace. */
   app_id: string;
+  /** The device of the cause outcome (also the message key: "{workspace_id}:{app_id}:{device_id}", like every record of this topic); the record is about the app. */
+  device_id: string;
   /** The provider whose answers show the burst. */
   provider: Provider;
   /** The configuration-type reason of the burst (messaging/mismatched-credential, MismatchSenderId, DeviceTokenNotForTopic, BadDeviceToken). */

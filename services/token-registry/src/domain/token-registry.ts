@@ -43,6 +43,20 @@ export const deviceKey = (ref: DeviceRef): string =>
 const tokenKey = (workspaceId: string, appId: string, token: string) => `${workspaceId}${SEP}${appId}${SEP}${token}`;
 const userKey = (workspaceId: string, userId: string) => `${workspaceId}${SEP}${userId}`;
 
+/**
+ * bounce-processor's records that token-registry does not apply: delivery status, uninstall and B4 flags are for its
+ * other consumers; only `TokenInvalidated` is T8's. They change nothing here and are never dead-lettered.
+ */
+const IGNORED_DELIVERY_RECORDS: Readonly<Record<Exclude<DeviceDeliveryEvent['type'], 'TokenInvalidated'>, true>> = {
+  DeliveryStatusChanged: true,
+  UninstallDetected: true,
+  AppProviderFlagged: true,
+  AppProviderCleared: true,
+};
+
+export const isIgnoredInput = (input: TokenRegistryInput): boolean =>
+  Object.hasOwn(IGNORED_DELIVERY_RECORDS, input.type);
+
 /** The user an event names as its device's user (S1 counts these sightings); null when it names none. */
 export function namedUser(input: TokenRegistryInput): string | null {
   return input.type === 'TokenRegistered' || input.type === 'SessionStarted' || input.type === 'ChangeUser'
@@ -101,6 +115,7 @@ export class TokenRegistry {
 
   /** Applies one consumed event; returns the events to publish, in order, with their deterministic ids. */
   handle(input: TokenRegistryInput): DeviceTokenEvent[] {
+    if (isIgnoredInput(input)) return [];
     const { data } = input;
     const ref: DeviceRef = { workspaceId: data.workspace_id, appId: data.app_id, deviceId: data.device_id };
     const events = [...this.firstSightings(input, ref), ...this.apply(input, ref)];
@@ -162,6 +177,11 @@ export class TokenRegistry {
         return this.step(ref, { type: 'AppUninstalled', at, eventId }, cause(ref));
       case 'TokenInvalidated':
         return this.invalidate(input.data, cause);
+      case 'DeliveryStatusChanged':
+      case 'UninstallDetected':
+      case 'AppProviderFlagged':
+      case 'AppProviderCleared':
+        return [];
       default:
         return unreachable(input);
     }

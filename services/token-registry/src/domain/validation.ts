@@ -1,5 +1,5 @@
 import { unreachable } from '@push/contracts';
-import type { TokenRegistryInput } from './token-registry';
+import { type TokenRegistryInput, isIgnoredInput } from './token-registry';
 
 /**
  * The longest token and ids (UTF-8 bytes) the read model can index. Postgres's btree entries hold at most 2704 bytes
@@ -61,6 +61,7 @@ export function pushSubscriptionProblem(token: string): string | null {
  * partition goes on.
  */
 export function inputProblem(input: TokenRegistryInput): string | null {
+  if (isIgnoredInput(input)) return null;
   const { data } = input;
   for (const field of ['event_id', 'workspace_id', 'app_id', 'device_id'] as const) {
     if (isBlank(data[field])) return `${field} is empty`;
@@ -85,6 +86,10 @@ export function inputProblem(input: TokenRegistryInput): string | null {
     case 'UserLoggedOut':
     case 'PushPermissionChanged':
     case 'AppUninstalled':
+    case 'DeliveryStatusChanged':
+    case 'UninstallDetected':
+    case 'AppProviderFlagged':
+    case 'AppProviderCleared':
       return null;
     default:
       return unreachable(input);
