@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { DeviceDeliveryEvent, Platform, PushPermission, SdkDeviceEvent } from '@push/contracts';
+import type {
+  DeviceDeliveryEvent,
+  DeviceTokenEvent,
+  Platform,
+  PushPermission,
+  SdkDeviceEvent,
+  SdkUserEvent,
+  SubscriptionSource,
+  SubscriptionState,
+} from '@push/contracts';
 
 export interface DeviceRef {
   workspace_id: string;
@@ -100,6 +109,100 @@ export const deliveryEvents = {
         token,
         provider_reason: options.provider_reason ?? 'Unregistered',
         provider_timestamp: options.provider_timestamp ?? null,
+      },
+    };
+  },
+};
+
+/** Builders of SDK user events (`sdk.user-events.v1`). */
+export const userEvents = {
+  pushSubscriptionSet(
+    user: { workspace_id: string; user_id: string },
+    at: number,
+    state: SubscriptionState,
+    source: SubscriptionSource = 'SDK',
+  ): SdkUserEvent {
+    return {
+      type: 'PushSubscriptionSet',
+      data: {
+        event_id: randomUUID(),
+        workspace_id: user.workspace_id,
+        user_id: user.user_id,
+        occurred_at: at,
+        state,
+        source,
+      },
+    };
+  },
+};
+
+/** The header of a token-registry record: a fresh `event_id` and `cause_event_id`, the device, an iOS platform. */
+const tokenRegistryBase = (device: DeviceRef, at: number, platform: Platform | null, user_id: string | null) => ({
+  event_id: randomUUID(),
+  cause_event_id: randomUUID(),
+  ...device,
+  occurred_at: at,
+  platform,
+  user_id,
+});
+
+/** Builders of token-registry's published records (`token-registry.device-tokens.v1`), for its consumers' tests. */
+export const deviceTokenEvents = {
+  userFirstSeen(device: DeviceRef, at: number, user_id: string, platform: Platform = 'IOS'): DeviceTokenEvent {
+    return { type: 'UserFirstSeen', data: { ...tokenRegistryBase(device, at, platform, user_id), user_id } };
+  },
+  /** Defaults: an iOS 17.4 device of no user, AUTHORIZED from nothing known (its first capability), prompted. */
+  pushCapabilityChanged(
+    device: DeviceRef,
+    at: number,
+    options: {
+      user_id?: string | null;
+      platform?: Platform;
+      os_version?: string | null;
+      permission?: PushPermission;
+      previous_permission?: PushPermission | null;
+      prompted?: boolean | null;
+    } = {},
+  ): DeviceTokenEvent {
+    const platform = options.platform ?? 'IOS';
+    const permission = options.permission ?? 'AUTHORIZED';
+    return {
+      type: 'PushCapabilityChanged',
+      data: {
+        ...tokenRegistryBase(device, at, platform, options.user_id ?? null),
+        os_version: options.os_version === undefined ? '17.4' : options.os_version,
+        push_permission: permission,
+        previous_push_permission: options.previous_permission ?? null,
+        prompted: options.prompted === undefined ? true : options.prompted,
+        // What token-registry's T5 would say, roughly: these builders feed consumers, which never re-derive it.
+        foreground_enabled: permission === 'AUTHORIZED' || (platform === 'IOS' && permission === 'PROVISIONAL'),
+        background_enabled: platform !== 'WEB',
+        provisional: platform === 'IOS' && permission === 'PROVISIONAL',
+      },
+    };
+  },
+  /** Defaults: an iOS 17.4 device whose permission is AUTHORIZED, attached to `user_id` by a ChangeUser. */
+  deviceUserChanged(
+    device: DeviceRef,
+    at: number,
+    user_id: string | null,
+    options: {
+      previous_user_id?: string | null;
+      platform?: Platform | null;
+      os_version?: string | null;
+      permission?: PushPermission | null;
+      token?: string | null;
+    } = {},
+  ): DeviceTokenEvent {
+    return {
+      type: 'DeviceUserChanged',
+      data: {
+        ...tokenRegistryBase(device, at, options.platform === undefined ? 'IOS' : options.platform, user_id),
+        previous_user_id: options.previous_user_id ?? null,
+        token: options.token ?? null,
+        cause: user_id === null ? 'LOGGED_OUT' : 'CHANGE_USER',
+        os_version: options.os_version === undefined ? '17.4' : options.os_version,
+        push_permission: options.permission === undefined ? 'AUTHORIZED' : options.permission,
       },
     };
   },
