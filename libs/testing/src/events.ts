@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type {
   DeviceDeliveryEvent,
   DeviceTokenEvent,
+  DispatchOutcomeEvent,
+  FailureCategory,
   Platform,
   PushPermission,
   SdkDeviceEvent,
@@ -181,6 +183,18 @@ export const deviceTokenEvents = {
       },
     };
   },
+  /** The device registered its current token again (B2). */
+  tokenRenewed(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    options: { platform?: Platform; user_id?: string | null } = {},
+  ): DeviceTokenEvent {
+    return {
+      type: 'TokenRenewed',
+      data: { ...tokenRegistryBase(device, at, options.platform ?? 'IOS', options.user_id ?? null), token },
+    };
+  },
   /** Defaults: an iOS 17.4 device whose permission is AUTHORIZED, attached to `user_id` by a ChangeUser. */
   deviceUserChanged(
     device: DeviceRef,
@@ -207,3 +221,59 @@ export const deviceTokenEvents = {
     };
   },
 };
+
+/** Builders of provider outcomes (`dispatch.outcomes.v1`): an iOS device, a dispatch `d1`, unless told otherwise. */
+export const outcomeEvents = {
+  pushSent(
+    device: DeviceRef,
+    at: number,
+    options: { platform?: Platform; user_id?: string | null; dispatch_id?: string | null } = {},
+  ): DispatchOutcomeEvent {
+    return {
+      type: 'PushSent',
+      data: { ...outcomeBase(device, at, options), provider_message_id: null },
+    };
+  },
+  pushBounced(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    provider_reason: string,
+    options: {
+      platform?: Platform;
+      user_id?: string | null;
+      dispatch_id?: string | null;
+      provider_timestamp?: number | null;
+    } = {},
+  ): DispatchOutcomeEvent {
+    return {
+      type: 'PushBounced',
+      data: {
+        ...outcomeBase(device, at, options),
+        token,
+        provider_reason,
+        provider_timestamp: options.provider_timestamp ?? null,
+      },
+    };
+  },
+  pushFailed(
+    device: DeviceRef,
+    at: number,
+    reason: string,
+    category: FailureCategory,
+    options: { platform?: Platform; user_id?: string | null; dispatch_id?: string | null } = {},
+  ): DispatchOutcomeEvent {
+    return { type: 'PushFailed', data: { ...outcomeBase(device, at, options), reason, category } };
+  },
+};
+
+const outcomeBase = (
+  device: DeviceRef,
+  at: number,
+  options: { platform?: Platform; user_id?: string | null; dispatch_id?: string | null },
+) => ({
+  ...base(device, at),
+  dispatch_id: options.dispatch_id === undefined ? 'd1' : options.dispatch_id,
+  user_id: options.user_id ?? null,
+  platform: options.platform ?? 'IOS',
+});
