@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AppsFileModule } from '@push/service-kit';
+import { SubscriptionsProjection } from './projections/subscriptions/subscriptions.projection';
 
-/** The service's own modules (projections, HTTP API) are imported here. */
-@Module({})
+/** subscription-state: the subscriptions projection (rules S1–S5) and the HTTP API over its read model. */
+@Module({ imports: [AppsFileModule], controllers: [SubscriptionsProjection] })
 export class SubscriptionStateModule {}
