@@ -189,7 +189,7 @@ export const deviceTokenEvents = {
     at: number,
     token: string,
     options: { platform?: Platform; user_id?: string | null } = {},
-  ): DeviceTokenEvent {
+  ): Extract<DeviceTokenEvent, { type: 'TokenRenewed' }> {
     return {
       type: 'TokenRenewed',
       data: { ...tokenRegistryBase(device, at, options.platform ?? 'IOS', options.user_id ?? null), token },
@@ -228,7 +228,7 @@ export const outcomeEvents = {
     device: DeviceRef,
     at: number,
     options: { platform?: Platform; user_id?: string | null; dispatch_id?: string | null } = {},
-  ): DispatchOutcomeEvent {
+  ): Extract<DispatchOutcomeEvent, { type: 'PushSent' }> {
     return {
       type: 'PushSent',
       data: { ...outcomeBase(device, at, options), provider_message_id: null },
@@ -245,7 +245,7 @@ export const outcomeEvents = {
       dispatch_id?: string | null;
       provider_timestamp?: number | null;
     } = {},
-  ): DispatchOutcomeEvent {
+  ): Extract<DispatchOutcomeEvent, { type: 'PushBounced' }> {
     return {
       type: 'PushBounced',
       data: {
@@ -262,7 +262,7 @@ export const outcomeEvents = {
     reason: string,
     category: FailureCategory,
     options: { platform?: Platform; user_id?: string | null; dispatch_id?: string | null } = {},
-  ): DispatchOutcomeEvent {
+  ): Extract<DispatchOutcomeEvent, { type: 'PushFailed' }> {
     return { type: 'PushFailed', data: { ...outcomeBase(device, at, options), reason, category } };
   },
 };
