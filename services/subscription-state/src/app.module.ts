@@ -1,7 +1,14 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { AppsFileModule } from '@push/service-kit';
+import { BodyTooLargeFilter } from './api/body-too-large.filter';
+import { UsersController } from './api/users.controller';
 import { SubscriptionsProjection } from './projections/subscriptions/subscriptions.projection';
 
 /** subscription-state: the subscriptions projection (rules S1–S5) and the HTTP API over its read model. */
-@Module({ imports: [AppsFileModule], controllers: [SubscriptionsProjection] })
+@Module({
+  imports: [AppsFileModule],
+  controllers: [UsersController, SubscriptionsProjection],
+  providers: [{ provide: APP_FILTER, useClass: BodyTooLargeFilter }],
+})
 export class SubscriptionStateModule {}
