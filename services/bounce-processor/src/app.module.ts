@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
+import { BURST_SETTINGS, burstSettingsFrom } from './burst-settings';
+import { DeliveryProjection } from './projections/delivery/delivery.projection';
 
-/** The service's own modules (projections, HTTP API) are imported here. */
-@Module({})
+/** bounce-processor: the delivery projection (rules B1–B5) and the HTTP API over its read model. */
+@Module({
+  controllers: [DeliveryProjection],
+  providers: [{ provide: BURST_SETTINGS, useFactory: () => burstSettingsFrom(process.env) }],
+})
 export class BounceProcessorModule {}

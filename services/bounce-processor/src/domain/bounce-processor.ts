@@ -118,7 +118,7 @@ export class BounceProcessor {
   }
 
   putWaiting(bounce: WaitingBounce, state: 'pending' | 'held'): void {
-    if (state === 'pending') this.insertPending(bounce);
+    if (state === 'pending') this.pending.splice(this.pendingIndexOf(bounce), 0, bounce);
     else this.heldOf(bounce).push(bounce);
   }
 
@@ -146,6 +146,18 @@ export class BounceProcessor {
 
   flaggedReasons(ref: AppRef): string[] {
     return [...(this.windows.get(appKeyOf(ref))?.window.flagged.keys() ?? [])];
+  }
+
+  /** The devices `handle` changed, with their state now. */
+  changedDevices(): { ref: DeviceRef; state: DeviceDelivery }[] {
+    return [...this.changed.devices.keys()].map(
+      (key) => this.devices.get(key) as { ref: DeviceRef; state: DeviceDelivery },
+    );
+  }
+
+  /** The windows `handle` changed. */
+  changedWindows(): { ref: AppRef; window: AppWindow }[] {
+    return [...this.changed.windows].map((key) => this.windows.get(key) as { ref: AppRef; window: AppWindow });
   }
 
   handle(input: BounceProcessorInput): DeviceDeliveryEvent[] {
@@ -423,10 +435,15 @@ export class BounceProcessor {
   }
 
   private insertPending(bounce: WaitingBounce): void {
+    this.pending.splice(this.pendingIndexOf(bounce), 0, bounce);
+    this.changed.waiting.set(bounce.bounceEventId, { bounce, state: 'pending' });
+  }
+
+  /** Where a bounce goes among the pending ones, oldest first (after those of the same time: log order). */
+  private pendingIndexOf(bounce: WaitingBounce): number {
     let i = this.pending.length;
     while (i > 0 && this.pending[i - 1].at > bounce.at) i -= 1;
-    this.pending.splice(i, 0, bounce);
-    this.changed.waiting.set(bounce.bounceEventId, { bounce, state: 'pending' });
+    return i;
   }
 
   private takePending(match: (bounce: WaitingBounce) => boolean): WaitingBounce[] {
