@@ -396,6 +396,8 @@ export class BounceProcessor {
   /** B4: a pending bounce the shard's time has passed by `settleMs` is held when its app is flagged, else applied (B3). */
   private resolvePending(): DeviceDeliveryEvent[] {
     const watermark = this.shardTime as number;
+    // Pending bounces are kept oldest first: nothing is due unless the oldest is.
+    if (this.pending.length === 0 || this.pending[0].at + this.settings.settleMs > watermark) return [];
     const due = this.takePending((b) => b.at + this.settings.settleMs <= watermark);
     return due.flatMap((bounce) => {
       if (this.window(bounce).flagged.has(bounce.reason)) {
