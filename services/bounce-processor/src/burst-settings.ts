@@ -37,6 +37,10 @@ export function burstSettingsFrom(env: NodeJS.ProcessEnv): BurstSettings {
   const { B4_WINDOW_MS, B4_BUCKET_MS, B4_SETTLE_MS, B4_MIN_COUNT, B4_SHARE } = parsed.data;
   if (B4_WINDOW_MS % B4_BUCKET_MS !== 0)
     throw new ConfigError([`B4_WINDOW_MS: expected a multiple of B4_BUCKET_MS (${B4_BUCKET_MS}), got ${B4_WINDOW_MS}`]);
+  if (B4_SETTLE_MS < B4_WINDOW_MS)
+    throw new ConfigError([
+      `B4_SETTLE_MS: expected at least B4_WINDOW_MS (${B4_WINDOW_MS}) so that a burst's first bounces are judged on a window the burst fills, got ${B4_SETTLE_MS}`,
+    ]);
   return {
     windowMs: B4_WINDOW_MS,
     bucketMs: B4_BUCKET_MS,

@@ -15,13 +15,15 @@ export interface BurstSettings {
   minCount: number;
   /**
    * A burst-sensitive bounce is decided once the shard's event time has passed it by this much: held when its app is
-   * flagged by then, else applied as a single one (B3). So the first bounces of a burst are held too.
+   * flagged by then, else applied as a single one (B3). So the first bounces of a burst are held too. At least
+   * `windowMs`: by the time the first bounce of a burst is decided, the window holds nothing from before the burst, so
+   * the burst is judged on its full share.
    */
   settleMs: number;
 }
 
 export const DEFAULT_BURST_SETTINGS: BurstSettings = {
-  windowMs: 300_000,
+  windowMs: 60_000,
   bucketMs: 1_000,
   share: 0.2,
   minCount: 10,
