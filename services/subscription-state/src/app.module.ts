@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AppsFileModule } from '@push/service-kit';
 import { BodyTooLargeFilter } from './api/body-too-large.filter';
+import { TrackPublisher } from './api/track-publisher';
 import { UsersController } from './api/users.controller';
 import { SubscriptionsProjection } from './projections/subscriptions/subscriptions.projection';
 
@@ -9,6 +10,6 @@ import { SubscriptionsProjection } from './projections/subscriptions/subscriptio
 @Module({
   imports: [AppsFileModule],
   controllers: [UsersController, SubscriptionsProjection],
-  providers: [{ provide: APP_FILTER, useClass: BodyTooLargeFilter }],
+  providers: [TrackPublisher, { provide: APP_FILTER, useClass: BodyTooLargeFilter }],
 })
 export class SubscriptionStateModule {}

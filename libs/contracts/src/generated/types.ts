@@ -554,7 +554,7 @@ export interface SubscriptionStateChanged {
   state: SubscriptionState;
   /** FIRST_SEEN: the user was seen for the first time (S1, state SUBSCRIBED); SDK, REST, DASHBOARD: an explicit PushSubscriptionSet of that source (S2); AUTO_OPT_IN: a device of the user became AUTHORIZED (S3). */
   source: SubscriptionChangeSource;
-  /** Braze's push_opted_in_at after this change: when the user last became OPTED_IN (epoch milliseconds), kept after the user leaves OPTED_IN; null when the user never was OPTED_IN. */
+  /** Braze's push_opted_in_at after this change (epoch milliseconds): null unless state is OPTED_IN; the time of the explicit change when the latest one set OPTED_IN, else of the first automatic opt-in after it. A record is also published when only this changes (previous_state equal to state). */
   opted_in_at: number | null;
   /** For FIRST_SEEN and AUTO_OPT_IN: the app of the device the cause is about; null for explicit changes. */
   app_id: string | null;

@@ -98,7 +98,7 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
     expect(dee.body).toEqual({
       user_id: 'dee',
       push_subscribe: 'subscribed',
-      push_opted_in_at: '2026-11-01T10:05:00.000Z',
+      push_opted_in_at: null, // opted in at 10:05, then explicitly subscribed: no longer opted in
       history: [
         { from: null, to: 'subscribed', source: 'first_seen', at: '2026-11-01T10:00:00.000Z' },
         { from: 'subscribed', to: 'opted_in', source: 'auto_opt_in', at: '2026-11-01T10:05:00.000Z' },

@@ -19,10 +19,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { MessageKeys, Topics } from '@push/contracts';
-import { ExactIdPipe, ServiceEventBus, WorkspaceId, ZodBody } from '@push/service-kit';
+import { MessageKeys } from '@push/contracts';
+import { ExactIdPipe, WorkspaceId, ZodBody } from '@push/service-kit';
 import { MAX_ID_BYTES } from '../domain/validation';
 import { SubscriptionsQueries } from '../projections/subscriptions/subscriptions-queries';
+import { TrackPublisher } from './track-publisher';
 import { PUSH_SUBSCRIBE, UsersTrackBody, pushSubscribeOf, subscriptionEventsOf, usersTrackBody } from './users-track';
 
 const id = new ExactIdPipe(MAX_ID_BYTES);
@@ -62,7 +63,7 @@ export class UsersController {
 
   constructor(
     dataSource: DataSource,
-    private readonly bus: ServiceEventBus,
+    private readonly publisher: TrackPublisher,
   ) {
     this.queries = new SubscriptionsQueries(dataSource);
   }
@@ -89,8 +90,7 @@ export class UsersController {
     const events = subscriptionEventsOf(body, workspaceId, Date.now());
     if (events.length > 0) {
       try {
-        await this.bus.producer.publish(
-          Topics.UserEvents,
+        await this.publisher.publish(
           events.map((event) => ({ key: MessageKeys.user(workspaceId, event.data.user_id), event })),
         );
       } catch (error) {

@@ -283,17 +283,48 @@ describe('subscription rules (DESIGN §4, S1–S5)', () => {
       expect(stateOf()).toBe('OPTED_IN');
     });
 
-    it('S3: opted_in_at is when the user last became OPTED_IN, kept afterwards', () => {
+    it('S3: opted_in_at is when the user became OPTED_IN: the first opt-in after the latest explicit change; null when not OPTED_IN', () => {
       const { events } = given(seen(1000), authorized(iphone, 2000)).when(
-        authorized(ipad, 2500),
+        authorized(ipad, 2500), // already opted in: nothing changes, nothing published
         set(3000, 'UNSUBSCRIBED'),
         set(4000, 'OPTED_IN', 'SDK'),
+        set(5000, 'SUBSCRIBED', 'DASHBOARD'),
+        authorized(pixel, 7000),
+        authorized(laptop, 6000, { platform: 'WEB', os_version: null }), // earlier, arriving late: it opted in first
       );
 
-      expect(events.map((e) => [e.data.state, e.data.opted_in_at])).toEqual([
-        ['UNSUBSCRIBED', 2000],
-        ['OPTED_IN', 4000],
+      expect(events.map((e) => [e.data.state, e.data.opted_in_at, e.data.source])).toEqual([
+        ['UNSUBSCRIBED', null, 'REST'],
+        ['OPTED_IN', 4000, 'SDK'],
+        ['SUBSCRIBED', null, 'DASHBOARD'],
+        ['OPTED_IN', 7000, 'AUTO_OPT_IN'],
+        ['OPTED_IN', 6000, 'AUTO_OPT_IN'], // only opted_in_at changed: published too (previous_state = state)
       ]);
+    });
+
+    it('S3: an explicit OPTED_IN of a user already opted in moves opted_in_at to it and is published', () => {
+      const { events } = given(seen(1000), authorized(iphone, 2000)).when(set(3000, 'OPTED_IN', 'SDK'));
+
+      expect(events.map((e) => [e.data.previous_state, e.data.state, e.data.opted_in_at])).toEqual([
+        ['OPTED_IN', 'OPTED_IN', 3000],
+      ]);
+    });
+
+    it('S3: opted_in_at counts only opt-ins after the latest explicit change, in any of the 120 orders', () => {
+      const inputs: SubscriptionInput[] = [
+        authorized(iphone, 2000),
+        authorized(ipad, 3500),
+        set(3000, 'SUBSCRIBED'),
+        authorized(pixel, 4000, { platform: 'ANDROID', os_version: '14' }),
+        set(1000, 'UNSUBSCRIBED'),
+      ];
+      for (const order of permutations(inputs)) {
+        const { subject } = given(seen(500), ...order);
+        expect(subject.user({ workspaceId: WORKSPACE, userId: 'kim' })).toMatchObject({
+          state: 'OPTED_IN',
+          optedInAt: 3500,
+        });
+      }
     });
   });
 
@@ -379,7 +410,7 @@ describe('subscription rules (DESIGN §4, S1–S5)', () => {
       ]);
     });
 
-    it("S2/S3: the same events end in the same state in every order (a user's partitions interleave freely)", () => {
+    it("S2/S3: the same events end in the same state and opted_in_at in every order (a user's partitions interleave freely)", () => {
       const inputs: SubscriptionInput[] = [
         seen(1000),
         set(2000, 'UNSUBSCRIBED'),
@@ -390,19 +421,22 @@ describe('subscription rules (DESIGN §4, S1–S5)', () => {
         deviceTokenEvents.deviceUserChanged(ipad, 4000, 'kim'),
         set(3900, 'UNSUBSCRIBED', 'SDK'),
       ];
-      const permutations = (items: SubscriptionInput[]): SubscriptionInput[][] =>
-        items.length <= 1
-          ? [items]
-          : items.flatMap((item, i) =>
-              permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((p) => [item, ...p]),
-            );
-
-      const finals = new Set(permutations(inputs.slice(1)).map((order) => given(inputs[0], ...order).stateOf()));
+      const finals = new Set(
+        permutations(inputs.slice(1)).map((order) => {
+          const user = given(inputs[0], ...order).subject.user({ workspaceId: WORKSPACE, userId: 'kim' })!;
+          return `${user.state} ${user.optedInAt}`;
+        }),
+      );
       // In occurred_at order: UNSUBSCRIBED at 3900, then the login on an authorized iPad at 4000 does not override it.
-      expect([...finals]).toEqual(['UNSUBSCRIBED']);
+      expect([...finals]).toEqual(['UNSUBSCRIBED null']);
     });
   });
 });
+
+const permutations = (items: SubscriptionInput[]): SubscriptionInput[][] =>
+  items.length <= 1
+    ? [items]
+    : items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((p) => [item, ...p]));
 
 function history(events: UserSubscriptionEvent[]) {
   return events.map((e) => [e.data.previous_state, e.data.state, e.data.source]);

@@ -4,7 +4,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * subscription-state's read model, one baseline:
  * - `user_subscriptions`: one row per user of a workspace, the domain's `UserSubscription` as columns — the state
  *   (S1–S3), `opted_in_at` (Braze push_opted_in_at), the latest explicit change (state, epoch ms, the event ids applied
- *   at that millisecond) and the latest automatic opt-in (epoch ms). `state` is null only in a row a batch has just
+ *   at that millisecond), the latest automatic opt-in and the earliest ones after the latest explicit change (epoch ms). `state` is null only in a row a batch has just
  *   claimed for a user not seen before (it fills it in before committing). Updated in place (fillfactor 70).
  * - `subscription_history`: every published change (S5) in the order it was applied, unique by the published
  *   record's `event_id`, so that applying the same events again adds nothing.
@@ -23,6 +23,7 @@ export class SubscriptionsBaseline1796083200002 implements MigrationInterface {
         explicit_at_ms bigint,
         explicit_event_ids text[] not null default '{}',
         auto_opt_in_at_ms bigint,
+        auto_opt_in_times_ms bigint[] not null default '{}',
         primary key (workspace_id, user_id)
       ) with (fillfactor = 70)`);
     await queryRunner.query(`

@@ -114,7 +114,14 @@ describe('subscriptions projection (real Postgres)', () => {
       ['kim', 'UNSUBSCRIBED'],
       ['zoe', 'OPTED_IN'],
     ]);
-    expect(users[1]).toMatchObject({ opted_in_at_ms: '2000', explicit_state: 'UNSUBSCRIBED', explicit_at_ms: '3000' });
+    expect(users[1]).toMatchObject({
+      opted_in_at_ms: null,
+      explicit_state: 'UNSUBSCRIBED',
+      explicit_at_ms: '3000',
+      auto_opt_in_at_ms: '4000',
+      auto_opt_in_times_ms: ['4000'],
+    });
+    expect(users[2]).toMatchObject({ opted_in_at_ms: '3100' });
     expect(history.map((h: { event_id: string }) => h.event_id)).toEqual(
       recordsOf(outputs).map((e) => e.data.event_id),
     );

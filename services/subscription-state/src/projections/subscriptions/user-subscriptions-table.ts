@@ -17,6 +17,7 @@ interface UserSubscriptionRecord extends UserKey {
   explicit_at_ms: number | null;
   explicit_event_ids: string[];
   auto_opt_in_at_ms: number | null;
+  auto_opt_in_times_ms: number[];
 }
 
 /** An epoch-milliseconds column (bigint), read as float8 so that it arrives as a JS number, not a string. */
@@ -31,6 +32,7 @@ const USERS = new BulkRows<UserSubscriptionRecord>({
   explicit_at_ms: epochMs('explicit_at_ms'),
   explicit_event_ids: 'text[]',
   auto_opt_in_at_ms: epochMs('auto_opt_in_at_ms'),
+  auto_opt_in_times_ms: { type: 'bigint[]', select: 'auto_opt_in_times_ms::float8[]' },
 });
 const USER_KEYS = new BulkRows<UserKey>({ workspace_id: 'text', user_id: 'text' });
 
@@ -54,6 +56,7 @@ function stateOf(row: UserSubscriptionRecord & { state: UserSubscription['state'
     explicitAt: row.explicit_at_ms,
     explicitEventIds: row.explicit_event_ids,
     autoOptInAt: row.auto_opt_in_at_ms,
+    autoOptInTimes: row.auto_opt_in_times_ms,
   };
 }
 
@@ -89,6 +92,7 @@ export async function saveUsers(
     explicit_at_ms: state.explicitAt,
     explicit_event_ids: state.explicitEventIds,
     auto_opt_in_at_ms: state.autoOptInAt,
+    auto_opt_in_times_ms: state.autoOptInTimes,
   }));
   if (records.length) await tx.query(UPSERT, [USERS.json(records)]);
 }
