@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { Client } from 'pg';
 import {
+  ALL_EVENT_TOPICS,
   MessageKeys,
   SdkUserEvent,
   SubscriptionState,
@@ -302,6 +303,13 @@ async function projectionServiceRun(prefix: string, appsFile: string) {
  */
 async function trackServiceRun(prefix: string, appsFile: string) {
   const url = uniqueDatabaseUrl('bench_subscription_state_track');
+  // Created before the service starts, so that their partitions have leaders when its consumer first asks.
+  await provisionTopics({
+    brokers: testBrokers(),
+    partitions: PARTITIONS,
+    topics: ALL_EVENT_TOPICS.map((t) => prefix + t),
+  });
+  await new Promise((r) => setTimeout(r, 2000));
   const child = startService(url, prefix, appsFile);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

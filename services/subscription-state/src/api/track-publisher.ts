@@ -16,7 +16,8 @@ interface Waiting {
  * that arrive while one is being acknowledged wait and then go out together in the next produce request. Each
  * caller's promise resolves once Kafka acknowledged the request holding its events (never before), and rejects with
  * the send's error if that request failed (then none of its callers answers 201). Measured with 16 clients of 75
- * attributes on 2 cores: one produce request per HTTP request gave 140 requests/s (p99 252 ms); grouped, 380–570.
+ * attributes on 2 cores: one produce request per HTTP request gave 140 requests/s (p99 252 ms); grouped, 425 (p99 114
+ * ms, median of 3 in bench/README.md).
  */
 @Injectable()
 export class TrackPublisher {
