@@ -69,6 +69,41 @@ export const usersTrackBody = z
 
 export type UsersTrackBody = z.infer<typeof usersTrackBody>;
 
+/** The body of `PUT /users/{user_id}/subscription` (the console's control, DESIGN §9). */
+export const subscriptionBody = z.strictObject(
+  {
+    push_subscribe: z.enum(PUSH_SUBSCRIBE, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'is required'
+          : `expected one of ${PUSH_SUBSCRIBE.join('|')}, got ${issue.input === null ? 'null' : JSON.stringify(issue.input)}`,
+    }),
+  },
+  { error: 'expected a JSON object {"push_subscribe": ...}' },
+);
+
+export type SubscriptionBody = z.infer<typeof subscriptionBody>;
+
+/** The `PushSubscriptionSet` (source DASHBOARD) of a console change. */
+export function dashboardEventOf(
+  body: SubscriptionBody,
+  workspaceId: string,
+  userId: string,
+  now: number,
+): SdkUserEvent {
+  return {
+    type: 'PushSubscriptionSet',
+    data: {
+      event_id: randomUUID(),
+      workspace_id: workspaceId,
+      user_id: userId,
+      occurred_at: now,
+      state: STATE_OF[body.push_subscribe],
+      source: 'DASHBOARD',
+    },
+  };
+}
+
 /**
  * The `PushSubscriptionSet` events (source REST) of a valid request, in the order of its attributes: a user named
  * twice gets both, of the same millisecond, and the later one wins (log order, S2).

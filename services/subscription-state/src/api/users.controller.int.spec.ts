@@ -108,10 +108,58 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
     expect((await subscription('nobody')).status).toBe(404);
   });
 
+  it('S2: PUT /users/{id}/subscription (the console) publishes a PushSubscriptionSet of source DASHBOARD and answers the state set', async () => {
+    const response = await service
+      .http()
+      .put('/users/fay/subscription')
+      .set(acme)
+      .send({ push_subscribe: 'unsubscribed' });
+
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ user_id: 'fay', push_subscribe: 'unsubscribed' });
+    const written = (await service.published(Topics.UserEvents)).filter((e) => e.data.user_id === 'fay');
+    expect(written.map((e) => [e.data.workspace_id, e.data.state, e.data.source])).toEqual([
+      ['acme', 'UNSUBSCRIBED', 'DASHBOARD'],
+    ]);
+    await appliedAll();
+    expect((await subscription('fay')).body).toMatchObject({
+      push_subscribe: 'unsubscribed',
+      history: [{ from: null, to: 'unsubscribed', source: 'dashboard' }],
+    });
+  });
+
+  it('PUT /users/{id}/subscription: a bad push_subscribe or user id is a 400 naming it, and nothing is published', async () => {
+    const before = await userEventsWritten();
+    const put = (userId: string, body: unknown) =>
+      service
+        .http()
+        .put(`/users/${userId}/subscription`)
+        .set(acme)
+        .send(body as object);
+
+    const badValue = await put('fay', { push_subscribe: 'maybe' });
+    const missing = await put('fay', {});
+    const unknownField = await put('fay', { push_subscribe: 'subscribed', extra: 1 });
+    const badId = await put('x'.repeat(257), { push_subscribe: 'subscribed' });
+
+    expect(badValue.status).toBe(400);
+    expect(badValue.body.issues).toEqual([
+      { field: 'push_subscribe', problem: 'expected one of opted_in|subscribed|unsubscribed, got "maybe"' },
+    ]);
+    expect(missing.body.issues).toEqual([{ field: 'push_subscribe', problem: 'is required' }]);
+    expect(unknownField.status).toBe(400);
+    expect(badId.status).toBe(400);
+    expect(badId.body.issues).toEqual([{ field: 'user_id', problem: 'is longer than 256 bytes (UTF-8)' }]);
+    expect(await userEventsWritten()).toBe(before);
+  });
+
   it('every endpoint is workspace-scoped: another workspace does not see the user; no key is a 401', async () => {
     expect((await subscription('ada', globex)).status).toBe(404);
     expect((await service.http().get('/users/ada/subscription')).status).toBe(401);
     expect((await service.http().post('/users/track').send({ attributes: [] })).status).toBe(401);
+    expect((await service.http().put('/users/ada/subscription').send({ push_subscribe: 'subscribed' })).status).toBe(
+      401,
+    );
   });
 
   it('Braze clients: events, purchases and the X-Braze-Bulk header are accepted and otherwise ignored', async () => {

@@ -6,6 +6,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Put,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import {
@@ -19,12 +20,21 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { MessageKeys } from '@push/contracts';
+import { MessageKeys, SdkUserEvent } from '@push/contracts';
 import { ExactIdPipe, WorkspaceId, ZodBody } from '@push/service-kit';
 import { MAX_ID_BYTES } from '../domain/validation';
 import { SubscriptionsQueries } from '../projections/subscriptions/subscriptions-queries';
 import { TrackPublisher } from './track-publisher';
-import { PUSH_SUBSCRIBE, UsersTrackBody, pushSubscribeOf, subscriptionEventsOf, usersTrackBody } from './users-track';
+import {
+  PUSH_SUBSCRIBE,
+  SubscriptionBody,
+  UsersTrackBody,
+  dashboardEventOf,
+  pushSubscribeOf,
+  subscriptionBody,
+  subscriptionEventsOf,
+  usersTrackBody,
+} from './users-track';
 
 const id = new ExactIdPipe(MAX_ID_BYTES);
 
@@ -87,25 +97,54 @@ export class UsersController {
   })
   @ApiServiceUnavailableResponse({ description: 'Kafka did not acknowledge the events; retry the request' })
   async track(@WorkspaceId() workspaceId: string, @ZodBody(usersTrackBody) body: UsersTrackBody) {
-    const events = subscriptionEventsOf(body, workspaceId, Date.now());
-    if (events.length > 0) {
-      try {
-        await this.publisher.publish(
-          events.map((event) => ({ key: MessageKeys.user(workspaceId, event.data.user_id), event })),
-        );
-      } catch (error) {
-        this.logger.warn(`users/track: publishing ${events.length} events failed: ${(error as Error).message}`);
-        throw new ServiceUnavailableException(
-          'the subscription changes could not be published (Kafka did not acknowledge them); retry the request',
-        );
-      }
-    }
+    await this.publish(workspaceId, subscriptionEventsOf(body, workspaceId, Date.now()));
     return {
       message: 'success',
       attributes_processed: body.attributes?.length ?? 0,
       ...(body.events ? { events_processed: body.events.length } : {}),
       ...(body.purchases ? { purchases_processed: body.purchases.length } : {}),
     };
+  }
+
+  @Put('users/:user_id/subscription')
+  @ApiOperation({
+    summary:
+      "The console's change of a user's push subscription: published as a PushSubscriptionSet (source DASHBOARD); answered once Kafka acknowledged it",
+  })
+  @ApiParam({ name: 'user_id', description: `exact external id; 1 to ${MAX_ID_BYTES} bytes of UTF-8` })
+  @ApiOkResponse({
+    description: 'the state set (the read model has it once the projection applied it)',
+    schema: {
+      type: 'object',
+      properties: { user_id: { type: 'string' }, push_subscribe: { type: 'string', enum: [...PUSH_SUBSCRIBE] } },
+    },
+  })
+  @ApiBadRequestResponse({
+    description: 'a push_subscribe that is not one of the three, or a user id that cannot exist',
+  })
+  @ApiServiceUnavailableResponse({ description: 'Kafka did not acknowledge the change; retry the request' })
+  async setSubscription(
+    @WorkspaceId() workspaceId: string,
+    @Param('user_id', id) userId: string,
+    @ZodBody(subscriptionBody) body: SubscriptionBody,
+  ) {
+    await this.publish(workspaceId, [dashboardEventOf(body, workspaceId, userId, Date.now())]);
+    return { user_id: userId, push_subscribe: body.push_subscribe };
+  }
+
+  /** Publishes the events (all acknowledged, or a 503: retrying is safe, the same preference again changes nothing). */
+  private async publish(workspaceId: string, events: SdkUserEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await this.publisher.publish(
+        events.map((event) => ({ key: MessageKeys.user(workspaceId, event.data.user_id), event })),
+      );
+    } catch (error) {
+      this.logger.warn(`publishing ${events.length} subscription changes failed: ${(error as Error).message}`);
+      throw new ServiceUnavailableException(
+        'the subscription changes could not be published (Kafka did not acknowledge them); retry the request',
+      );
+    }
   }
 
   @Get('users/:user_id/subscription')
