@@ -162,6 +162,25 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
     );
   });
 
+  it('S2: a user named twice in one request gets both changes of the same millisecond; the later one wins', async () => {
+    const response = await track({
+      attributes: [
+        { external_id: 'gus', push_subscribe: 'unsubscribed' },
+        { external_id: 'gus', push_subscribe: 'opted_in' },
+      ],
+    });
+    expect(response.status).toBe(201);
+    await appliedAll();
+
+    expect((await subscription('gus')).body).toMatchObject({
+      push_subscribe: 'opted_in',
+      history: [
+        { from: null, to: 'unsubscribed', source: 'rest' },
+        { from: 'unsubscribed', to: 'opted_in', source: 'rest' },
+      ],
+    });
+  });
+
   it('Braze clients: events, purchases and the X-Braze-Bulk header are accepted and otherwise ignored', async () => {
     const response = await track(
       {
