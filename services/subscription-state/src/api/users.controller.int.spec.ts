@@ -200,6 +200,18 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
     });
   });
 
+  it('GET /docs-json documents the three routes', async () => {
+    const response = await service.http().get('/docs-json');
+
+    expect(response.status).toBe(200);
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining(['/users/track', '/users/{user_id}/subscription']),
+    );
+    expect(Object.keys(response.body.paths['/users/{user_id}/subscription'])).toEqual(
+      expect.arrayContaining(['get', 'put']),
+    );
+  });
+
   describe('validation: 400 naming the index and field, and nothing of the request published', () => {
     const valid = { external_id: 'valid-user', push_subscribe: 'opted_in' };
     const cases: [string, unknown, string, string][] = [
