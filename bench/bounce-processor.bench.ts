@@ -3,8 +3,7 @@
 // answers, plus a burst: during a tenth of the stream every outcome of one app is a messaging/mismatched-credential
 // bounce), then in the same run measure (a) the raw limit, a consumer that only decodes, and (b) the built service as
 // its own process with its defaults, applying B1–B5, writing its read model and publishing its decisions.
-//   node dist/bench/bounce-processor.bench.js [--events 1000000] [--devices 300000] [--runs 3]
-// (npm run bench:bounce-processor once package.json has the script, like bench:token-registry's)
+//   npm run bench:bounce-processor -- [--events 1000000] [--devices 300000] [--runs 3]   (swc-compiled to dist/)
 // Prints outcomes/s for both, b/a, the service's peak RSS, its outputs and what the burst did; writes
 // bench/results/bounce-processor-latest.json.
 import { ChildProcess, spawn } from 'node:child_process';
