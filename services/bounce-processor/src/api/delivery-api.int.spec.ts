@@ -83,6 +83,14 @@ describe('bounce-processor HTTP API (real Kafka and Postgres)', () => {
       flagged_reasons: ['messaging/mismatched-credential'],
     });
     expect((await http().get('/apps/burst-app/held-bounces').set(otherWorkspace)).body).toMatchObject({ count: 0 });
+    // Another workspace's key neither releases nor discards them: its app of the same id has nothing held.
+    expect((await http().post('/apps/burst-app/held-bounces/release').set(otherWorkspace)).body).toMatchObject({
+      released: 0,
+    });
+    expect((await http().post('/apps/burst-app/held-bounces/discard').set(otherWorkspace)).body).toMatchObject({
+      discarded: 0,
+    });
+    expect((await http().get('/apps/burst-app/held-bounces').set(auth)).body).toMatchObject({ count: 30 });
 
     const health = await http().get('/health');
     expect(health.body.info['burst-safety']).toEqual({
