@@ -21,7 +21,10 @@ module.exports = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcrc] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
-    '^@push/(contracts|service-kit|event-bus|testing|providers)$': path.join(__dirname, 'libs/$1/src/index.ts'),
+    '^@push/(contracts|service-kit|event-bus|testing|providers|segments)$': path.join(
+      __dirname,
+      'libs/$1/src/index.ts',
+    ),
   },
   testMatch: tier ? [TIERS[tier]] : Object.values(TIERS),
   setupFiles: ['reflect-metadata'],
