@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { AudienceProjection } from './projections/audience/audience.projection';
 
-/** The service's own modules (projections, HTTP API) are imported here. */
-@Module({})
+/** segmentation: the audience projection (the read model the filters of @push/segments are evaluated over). */
+@Module({
+  controllers: [AudienceProjection],
+})
 export class SegmentationModule {}

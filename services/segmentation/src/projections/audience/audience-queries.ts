@@ -1,0 +1,60 @@
+import type { SubscriptionStatus, TokenPlatform, UserView } from '@push/segments';
+import type { EntityManager } from 'typeorm';
+
+/**
+ * The evaluator's per-user views (`@push/segments`) of the named users of a workspace, from the read model. A user is
+ * known when subscription-state published its state or token-registry assigned it a device; one not yet published by
+ * subscription-state is SUBSCRIBED (S1). Its tokens are its devices' sendable tokens (anonymous devices are no one's,
+ * T4); `suppressed` is bounce-processor's status. Users not known are absent from the map.
+ */
+export async function loadUserViews(
+  db: Pick<EntityManager, 'query'>,
+  workspaceId: string,
+  userIds: readonly string[],
+): Promise<Map<string, UserView>> {
+  const users: { user_id: string; state: SubscriptionStatus | null; opted_in_at_ms: string | null }[] = await db.query(
+    `select ids.user_id, u.state, u.opted_in_at_ms
+     from unnest($2::text[]) as ids(user_id)
+     left join audience_users u on u.workspace_id = $1 and u.user_id = ids.user_id
+     where u.user_id is not null
+        or exists (select 1 from audience_devices d where d.workspace_id = $1 and d.user_id = ids.user_id)`,
+    [workspaceId, userIds],
+  );
+  const views = new Map<string, UserView>();
+  for (const u of users) {
+    views.set(u.user_id, {
+      user_id: u.user_id,
+      subscription: u.state ?? 'SUBSCRIBED',
+      push_opted_in_at: u.opted_in_at_ms === null ? null : Number(u.opted_in_at_ms),
+      tokens: [],
+    });
+  }
+  const devices: {
+    user_id: string;
+    app_id: string;
+    device_id: string;
+    platform: TokenPlatform;
+    token: string;
+    foreground_enabled: boolean;
+    background_enabled: boolean;
+    delivery_status: string;
+  }[] = await db.query(
+    `select user_id, app_id, device_id, platform, token, foreground_enabled, background_enabled, delivery_status
+     from audience_devices
+     where workspace_id = $1 and user_id = any($2::text[]) and token is not null and platform is not null
+     order by user_id, app_id, device_id`,
+    [workspaceId, userIds],
+  );
+  for (const d of devices) {
+    (views.get(d.user_id)!.tokens as UserView['tokens'][number][]).push({
+      app_id: d.app_id,
+      device_id: d.device_id,
+      token: d.token,
+      platform: d.platform,
+      foreground_enabled: d.foreground_enabled,
+      background_enabled: d.background_enabled,
+      suppressed: d.delivery_status === 'SUPPRESSED',
+    });
+  }
+  return views;
+}

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import type { DeviceDeliveryEvent, DeviceTokenEvent, Platform, Topics, UserSubscriptionEvent } from '@push/contracts';
+import type { ConsumedEvent } from '@push/event-bus';
+import { segmentSize, exportUser, type SegmentFilter } from '@push/segments';
+import { openDatabase } from '@push/service-kit';
+import { deviceTokenEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { segmentationService } from '../../service';
+import { loadUserViews } from './audience-queries';
+import { AudienceProjection } from './audience.projection';
+
+jest.setTimeout(30_000);
+
+type Consumed = typeof Topics.DeviceTokens | typeof Topics.UserSubscriptions | typeof Topics.DeviceDelivery;
+type Fact = DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent;
+
+const WS = 'acme';
+const OTHER_WS = 'globex';
+const phone = { workspace_id: WS, app_id: 'ios-app', device_id: 'shared-phone' };
+const pixel = { workspace_id: WS, app_id: 'android-app', device_id: 'pixel' };
+const browser = { workspace_id: WS, app_id: 'web-app', device_id: 'browser' };
+const anonymous = { workspace_id: WS, app_id: 'android-app', device_id: 'anonymous' };
+const elsewhere = { workspace_id: OTHER_WS, app_id: 'ios-app', device_id: 'shared-phone' };
+type Device = typeof phone;
+
+const header = (device: Device, at: number, platform: Platform, user_id: string | null) => ({
+  event_id: randomUUID(),
+  cause_event_id: randomUUID(),
+  ...device,
+  occurred_at: at,
+  platform,
+  user_id,
+});
+const tokenAssigned = (
+  device: Device,
+  at: number,
+  token: string,
+  user_id: string | null,
+  platform: Platform = 'IOS',
+): Fact => ({
+  type: 'TokenAssigned',
+  data: { ...header(device, at, platform, user_id), token, moved_from_device_id: null },
+});
+const tokenRemoved = (
+  device: Device,
+  at: number,
+  token: string,
+  user_id: string | null,
+  platform: Platform = 'IOS',
+): Fact => ({
+  type: 'TokenRemoved',
+  data: {
+    ...header(device, at, platform, user_id),
+    token,
+    reason: 'UNINSTALLED',
+    moved_to_device_id: null,
+    provider_reason: null,
+  },
+});
+const subscription = (
+  workspace_id: string,
+  user_id: string,
+  at: number,
+  state: 'SUBSCRIBED' | 'OPTED_IN' | 'UNSUBSCRIBED',
+  previous_state: 'SUBSCRIBED' | 'OPTED_IN' | 'UNSUBSCRIBED' | null,
+): Fact => ({
+  type: 'SubscriptionStateChanged',
+  data: {
+    event_id: randomUUID(),
+    cause_event_id: randomUUID(),
+    workspace_id,
+    user_id,
+    occurred_at: at,
+    previous_state,
+    state,
+    source: previous_state === null ? 'FIRST_SEEN' : 'REST',
+    opted_in_at: state === 'OPTED_IN' ? at : null,
+    app_id: null,
+    device_id: null,
+  },
+});
+const deliveryStatus = (
+  device: Device,
+  at: number,
+  status: 'UNUSED' | 'SENT' | 'BOUNCED' | 'SUPPRESSED',
+  previous_status: 'UNUSED' | 'SENT' | 'BOUNCED' | 'SUPPRESSED',
+  platform: Platform = 'ANDROID',
+): Fact => ({
+  type: 'DeliveryStatusChanged',
+  data: {
+    event_id: randomUUID(),
+    cause_event_id: randomUUID(),
+    ...device,
+    platform,
+    user_id: null,
+    occurred_at: at,
+    status,
+    previous_status,
+    consecutive_bounces: status === 'SUPPRESSED' ? 2 : status === 'BOUNCED' ? 1 : 0,
+    cause: status === 'UNUSED' ? 'TOKEN_REGISTERED' : status === 'SENT' ? 'PUSH_SENT' : 'PUSH_BOUNCED',
+    provider_reason: null,
+    dispatch_id: null,
+  },
+});
+
+const TOPIC: Record<string, Consumed> = {
+  SubscriptionStateChanged: 'subscription-state.user-subscriptions.v1',
+  DeliveryStatusChanged: 'bounce-processor.device-delivery.v1',
+  TokenInvalidated: 'bounce-processor.device-delivery.v1',
+};
+
+let offset = 0;
+const consumed = (events: Fact[]): ConsumedEvent<Consumed>[] =>
+  events.map((event) => ({
+    topic: TOPIC[event.type] ?? 'token-registry.device-tokens.v1',
+    partition: 0,
+    offset: String(offset++),
+    key: null,
+    timestamp: 0,
+    event,
+  })) as ConsumedEvent<Consumed>[];
+
+async function applyBatches(db: DataSource, batches: Fact[][]) {
+  const projection = new AudienceProjection();
+  for (const batch of batches) await db.transaction((tx) => projection.apply(consumed(batch), { tx }));
+}
+
+async function readModel(db: DataSource) {
+  return {
+    users: await db.query('select * from audience_users order by workspace_id, user_id'),
+    devices: await db.query('select * from audience_devices order by workspace_id, app_id, device_id'),
+  };
+}
+
+/** The log of the three owners' topics the specs apply, in partition order per key. */
+const log: Fact[] = [
+  subscription(WS, 'ann', 1000, 'SUBSCRIBED', null),
+  subscription(WS, 'bob', 1000, 'SUBSCRIBED', null),
+  subscription(WS, 'cat', 1000, 'SUBSCRIBED', null),
+  subscription(OTHER_WS, 'ann', 1000, 'SUBSCRIBED', null),
+  // ann's shared phone: authorized, token assigned, then bob logs in on it (T3: the token moves with the device).
+  deviceTokenEvents.pushCapabilityChanged(phone, 1100, { user_id: 'ann' }),
+  tokenAssigned(phone, 1100, 'apns-phone', 'ann'),
+  deviceTokenEvents.deviceUserChanged(phone, 1200, 'bob', { previous_user_id: 'ann', token: 'apns-phone' }),
+  // cat's Android phone, suppressed by bounce-processor, then registered again (B2: back to UNUSED).
+  deviceTokenEvents.pushCapabilityChanged(pixel, 1100, { user_id: 'cat', platform: 'ANDROID', os_version: '14' }),
+  tokenAssigned(pixel, 1100, 'fcm-pixel', 'cat', 'ANDROID'),
+  deliveryStatus(pixel, 1300, 'BOUNCED', 'SENT'),
+  deliveryStatus(pixel, 1400, 'SUPPRESSED', 'BOUNCED'),
+  // cat's browser: a token, later removed (uninstalled).
+  deviceTokenEvents.pushCapabilityChanged(browser, 1100, { user_id: 'cat', platform: 'WEB', os_version: null }),
+  tokenAssigned(browser, 1100, '{"endpoint":"https://push.example/1"}', 'cat', 'WEB'),
+  tokenRemoved(browser, 1500, '{"endpoint":"https://push.example/1"}', 'cat', 'WEB'),
+  // An anonymous device (T4) with a valid token.
+  deviceTokenEvents.pushCapabilityChanged(anonymous, 1100, { platform: 'ANDROID', os_version: '14' }),
+  tokenAssigned(anonymous, 1100, 'fcm-anon', null, 'ANDROID'),
+  // The other workspace's ann has the same device ids and a token: never counted in acme.
+  deviceTokenEvents.pushCapabilityChanged(elsewhere, 1100, { user_id: 'ann' }),
+  tokenAssigned(elsewhere, 1100, 'apns-elsewhere', 'ann'),
+  // ann unsubscribes.
+  subscription(WS, 'ann', 1600, 'UNSUBSCRIBED', 'SUBSCRIBED'),
+];
+
+describe('audience projection (real Postgres)', () => {
+  const urls = [uniqueDatabaseUrl('segmentation_projection'), uniqueDatabaseUrl('segmentation_rebuild')];
+  let live: DataSource;
+  let rebuilt: DataSource;
+
+  beforeAll(async () => {
+    [live, rebuilt] = await Promise.all(
+      urls.map((url) => openDatabase({ url, migrations: segmentationService.migrations })),
+    );
+    await applyBatches(live, [log.slice(0, 7), log.slice(7, 13), log.slice(13)]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([live?.destroy(), rebuilt?.destroy()]);
+    await Promise.all(urls.map((url) => dropDatabase(url)));
+  });
+
+  it('the same log applied again, and in other batches into another database, gives the same rows', async () => {
+    const first = await readModel(live);
+    await applyBatches(live, [log]);
+    expect(await readModel(live)).toEqual(first);
+    await applyBatches(
+      rebuilt,
+      log.map((fact) => [fact]),
+    );
+    expect(await readModel(rebuilt)).toEqual(first);
+  });
+
+  it("takes each owner's published facts: token-registry's device, bounce-processor's status, subscription-state's state", async () => {
+    const { users, devices } = await readModel(live);
+    expect(users).toContainEqual({ workspace_id: WS, user_id: 'ann', state: 'UNSUBSCRIBED', opted_in_at_ms: null });
+    expect(devices).toContainEqual({
+      workspace_id: WS,
+      app_id: 'android-app',
+      device_id: 'pixel',
+      platform: 'ANDROID',
+      user_id: 'cat',
+      token: 'fcm-pixel',
+      foreground_enabled: true,
+      background_enabled: true,
+      delivery_status: 'SUPPRESSED',
+    });
+    expect(devices).toContainEqual(
+      expect.objectContaining({ device_id: 'browser', token: null, user_id: 'cat', platform: 'WEB' }),
+    );
+    expect(devices).toContainEqual(
+      expect.objectContaining({ device_id: 'anonymous', user_id: null, token: 'fcm-anon' }),
+    );
+  });
+
+  it('G7 seed: after the token moves from one user to another on a shared phone only the second exports it', async () => {
+    const views = await loadUserViews(live, WS, ['ann', 'bob']);
+    expect(exportUser(views.get('ann')!).push_tokens).toEqual([]);
+    expect(exportUser(views.get('bob')!).push_tokens).toEqual([
+      { app: 'ios-app', platform: 'ios', token: 'apns-phone', device_id: 'shared-phone', notifications_enabled: true },
+    ]);
+  });
+
+  it('T4/G6: anonymous devices and another workspace count nowhere; unknown users are absent', async () => {
+    const views = await loadUserViews(live, WS, ['ann', 'bob', 'cat', 'nobody']);
+    expect([...views.keys()].sort()).toEqual(['ann', 'bob', 'cat']);
+    const everyone: SegmentFilter = { not: { user_ids: [] } };
+    expect(segmentSize(everyone, views.values())).toEqual({
+      total: 3,
+      reachable: { ios_push: 1, android_push: 0, web_push: 0 },
+    });
+    expect(segmentSize({ platform: 'android' }, views.values()).total).toBe(1);
+  });
+
+  it('G6 seed: a suppressed device stops counting as reachable and counts again after re-registration (B2)', async () => {
+    const db = rebuilt;
+    const android = { platform: 'android' } as const;
+    const size = async () => segmentSize(android, (await loadUserViews(db, WS, ['cat'])).values());
+    expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 0, web_push: 0 } });
+    await applyBatches(db, [[deliveryStatus(pixel, 1700, 'UNUSED', 'SUPPRESSED')]]);
+    expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 1, web_push: 0 } });
+  });
+});
