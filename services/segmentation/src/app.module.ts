@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
+import { AppsFileModule } from '@push/service-kit';
+import { SegmentsController } from './api/segments.controller';
 import { AudienceProjection } from './projections/audience/audience.projection';
 
-/** segmentation: the audience projection (the read model the filters of @push/segments are evaluated over). */
+/** segmentation: the audience projection and the HTTP API over its read model (filters of @push/segments). */
 @Module({
-  controllers: [AudienceProjection],
+  imports: [AppsFileModule],
+  controllers: [AudienceProjection, SegmentsController],
 })
 export class SegmentationModule {}

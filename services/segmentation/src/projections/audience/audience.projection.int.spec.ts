@@ -7,6 +7,7 @@ import { openDatabase } from '@push/service-kit';
 import { deviceTokenEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { segmentationService } from '../../service';
 import { loadUserViews } from './audience-queries';
+import { segmentSizeSql } from './segment-size-sql';
 import { AudienceProjection } from './audience.projection';
 
 jest.setTimeout(30_000);
@@ -237,5 +238,45 @@ describe('audience projection (real Postgres)', () => {
     expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 0, web_push: 0 } });
     await applyBatches(db, [[deliveryStatus(pixel, 1700, 'UNUSED', 'SUPPRESSED')]]);
     expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 1, web_push: 0 } });
+  });
+
+  const filters: SegmentFilter[] = [
+    { push_enabled: true },
+    { push_enabled: false },
+    { push_enabled_for_app: 'ios-app' },
+    { push_enabled_for_app: 'android-app' },
+    { push_enabled_for_app: 'web-app' },
+    { foreground_push_enabled: true },
+    { foreground_push_enabled: false },
+    { background_push_enabled: true },
+    { background_push_enabled: false },
+    { push_subscription: 'subscribed' },
+    { push_subscription: 'opted_in' },
+    { push_subscription: 'unsubscribed' },
+    { platform: 'ios' },
+    { platform: 'android' },
+    { platform: 'web' },
+    { user_ids: ['ann', 'cat', 'nobody'] },
+    { user_ids: [] },
+    { not: { user_ids: [] } },
+    { and: [{ platform: 'android' }, { push_subscription: 'subscribed' }] },
+    { or: [{ push_enabled: true }, { not: { background_push_enabled: true } }] },
+    { and: [{ not: { push_subscription: 'unsubscribed' } }, { or: [{ platform: 'ios' }, { user_ids: ['cat'] }] }] },
+  ];
+
+  it.each(filters)('G1–G6: the SQL size of %j equals the evaluator over the same read model', async (filter) => {
+    const views = await loadUserViews(live, WS, ['ann', 'bob', 'cat']);
+    expect(await segmentSizeSql(live, WS, filter)).toEqual(segmentSize(filter, views.values()));
+  });
+
+  it('G6: the SQL size counts one workspace only and never anonymous devices', async () => {
+    expect(await segmentSizeSql(live, WS, { platform: 'android' })).toEqual({
+      total: 1,
+      reachable: { ios_push: 0, android_push: 0, web_push: 0 },
+    });
+    expect(await segmentSizeSql(live, OTHER_WS, { not: { user_ids: [] } })).toEqual({
+      total: 1,
+      reachable: { ios_push: 1, android_push: 0, web_push: 0 },
+    });
   });
 });

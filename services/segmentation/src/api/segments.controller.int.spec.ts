@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { MessageKeys, Topics, type DeviceTokenEvent, type UserSubscriptionEvent } from '@push/contracts';
+import { deviceTokenEvents, serviceUnderTest } from '@push/testing';
+import { AUDIENCE_GROUP } from '../projections/audience/audience.projection';
+import { segmentationService } from '../service';
+
+jest.setTimeout(60_000);
+
+const acme = { Authorization: 'Bearer key-acme' };
+const globex = { Authorization: 'Bearer key-globex' };
+const iphone = { workspace_id: 'acme', app_id: 'ios-app', device_id: 'iphone' };
+const globexPhone = { workspace_id: 'globex', app_id: 'ios-app', device_id: 'iphone' };
+
+const subscribed = (workspace_id: string, user_id: string): UserSubscriptionEvent => ({
+  type: 'SubscriptionStateChanged',
+  data: {
+    event_id: randomUUID(),
+    cause_event_id: randomUUID(),
+    workspace_id,
+    user_id,
+    occurred_at: 1000,
+    previous_state: null,
+    state: 'SUBSCRIBED',
+    source: 'FIRST_SEEN',
+    opted_in_at: null,
+    app_id: null,
+    device_id: null,
+  },
+});
+const tokenAssigned = (device: typeof iphone, user_id: string): DeviceTokenEvent => ({
+  type: 'TokenAssigned',
+  data: {
+    event_id: randomUUID(),
+    cause_event_id: randomUUID(),
+    ...device,
+    occurred_at: 1100,
+    platform: 'IOS',
+    user_id,
+    token: `apns-${device.workspace_id}`,
+    moved_from_device_id: null,
+  },
+});
+
+/** POST /segments/size of segmentation running as a service: the owners' records in through the broker. */
+describe('segmentation POST /segments/size (real Kafka and Postgres)', () => {
+  const service = serviceUnderTest(segmentationService, {
+    topics: [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery],
+    env: { API_KEYS: 'key-acme=acme,key-globex=globex' },
+  });
+  const size = (body: unknown, headers: Record<string, string> = acme) =>
+    service
+      .http()
+      .post('/segments/size')
+      .set(headers)
+      .send(body as object);
+
+  beforeAll(async () => {
+    await service.publish(
+      Topics.UserSubscriptions,
+      [subscribed('acme', 'kim'), subscribed('acme', 'lee'), subscribed('globex', 'kim')].map((event) => ({
+        key: MessageKeys.user(event.data.workspace_id, event.data.user_id),
+        event,
+      })),
+    );
+    const devices = [
+      deviceTokenEvents.pushCapabilityChanged(iphone, 1000, { user_id: 'kim' }),
+      tokenAssigned(iphone, 'kim'),
+      deviceTokenEvents.pushCapabilityChanged(globexPhone, 1000, { user_id: 'kim' }),
+      tokenAssigned(globexPhone, 'kim'),
+    ];
+    await service.publish(
+      Topics.DeviceTokens,
+      devices.map((event) => ({
+        key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+        event,
+      })),
+    );
+    await service.waitUntilApplied(AUDIENCE_GROUP);
+  });
+
+  it('G2/G6: answers the exact size and reachable counts of the key’s workspace only', async () => {
+    const response = await size({ filter: { push_subscription: 'subscribed' } });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ total: 2, reachable: { ios_push: 1, android_push: 0, web_push: 0 } });
+    expect((await size({ filter: { push_enabled: true } })).body).toEqual({
+      total: 1,
+      reachable: { ios_push: 1, android_push: 0, web_push: 0 },
+    });
+    expect((await size({ filter: { user_ids: ['lee'] } }, globex)).body).toEqual({
+      total: 0,
+      reachable: { ios_push: 0, android_push: 0, web_push: 0 },
+    });
+  });
+
+  it.each([
+    [{ filter: { and: [{ platform: 'ios' }, { platfrom: 'web' }] } }, 'filter.and.1.platfrom'],
+    [{ filter: { or: [] } }, 'filter.or'],
+    [{ filter: { not: { push_enabled: 'yes' } } }, 'filter.not.push_enabled'],
+    [{ filter: { user_ids: Array.from({ length: 10_001 }, (_, i) => `u${i}`) } }, 'filter.user_ids'],
+    [{ filter: { not: { push_enabled_for_app: 'unknown-app' } } }, 'filter.not.push_enabled_for_app'],
+    [{ filter: { push_enabled: true }, filters: {} }, '(body)'], // zod names the unknown key in the message
+    [{}, 'filter'],
+  ])('§5: a bad body (case %#) is a 400 naming %s', async (body, field) => {
+    const response = await size(body);
+    expect(response.status).toBe(400);
+    expect(response.body.issues.map((i: { field: string }) => i.field)).toContain(field);
+  });
+
+  it('§5: an app of the workspace is known; one seen only in another workspace is not', async () => {
+    expect((await size({ filter: { push_enabled_for_app: 'ios-app' } })).body.total).toBe(1);
+    expect((await size({ filter: { push_enabled_for_app: 'ios-app' } }, globex)).status).toBe(200);
+    await service.publish(Topics.DeviceTokens, [
+      {
+        key: MessageKeys.device('globex', 'globex-only', 'd'),
+        event: deviceTokenEvents.pushCapabilityChanged(
+          { workspace_id: 'globex', app_id: 'globex-only', device_id: 'd' },
+          1,
+        ),
+      },
+    ]);
+    await service.waitUntilApplied(AUDIENCE_GROUP);
+    expect((await size({ filter: { push_enabled_for_app: 'globex-only' } }, globex)).status).toBe(200);
+    expect((await size({ filter: { push_enabled_for_app: 'globex-only' } })).status).toBe(400);
+  });
+
+  it('§5: an unknown body key is a 400 whose message names it', async () => {
+    const response = await size({ filter: { push_enabled: true }, filters: {} });
+    expect(response.status).toBe(400);
+    expect(response.body.message).toContain('"filters"');
+  });
+
+  it('no API key is a 401', async () => {
+    expect((await size({ filter: { push_enabled: true } }, {})).status).toBe(401);
+  });
+});
