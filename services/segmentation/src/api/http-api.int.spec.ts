@@ -27,7 +27,11 @@ const subscribed = (workspace_id: string, user_id: string): UserSubscriptionEven
     device_id: null,
   },
 });
-const tokenAssigned = (device: typeof iphone, user_id: string): DeviceTokenEvent => ({
+const tokenAssigned = (
+  device: typeof iphone,
+  user_id: string,
+  token = `apns-${device.workspace_id}`,
+): DeviceTokenEvent => ({
   type: 'TokenAssigned',
   data: {
     event_id: randomUUID(),
@@ -36,13 +40,13 @@ const tokenAssigned = (device: typeof iphone, user_id: string): DeviceTokenEvent
     occurred_at: 1100,
     platform: 'IOS',
     user_id,
-    token: `apns-${device.workspace_id}`,
+    token,
     moved_from_device_id: null,
   },
 });
 
-/** POST /segments/size of segmentation running as a service: the owners' records in through the broker. */
-describe('segmentation POST /segments/size (real Kafka and Postgres)', () => {
+/** segmentation's HTTP API running as a service: the owners' records in through the broker. */
+describe('segmentation HTTP API (real Kafka and Postgres)', () => {
   const service = serviceUnderTest(segmentationService, {
     topics: [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery],
     env: { API_KEYS: 'key-acme=acme,key-globex=globex' },
@@ -131,5 +135,112 @@ describe('segmentation POST /segments/size (real Kafka and Postgres)', () => {
 
   it('no API key is a 401', async () => {
     expect((await size({ filter: { push_enabled: true } }, {})).status).toBe(401);
+  });
+
+  describe('POST /users/export/ids', () => {
+    const exportIds = (body: unknown, headers: Record<string, string> = acme) =>
+      service
+        .http()
+        .post('/users/export/ids')
+        .set(headers)
+        .send(body as object);
+    const shared = { workspace_id: 'acme', app_id: 'ios-app', device_id: 'shared' };
+
+    beforeAll(async () => {
+      // ann's phone, then lee logs in on it: token-registry moves the token with the device (T3).
+      const events = [
+        deviceTokenEvents.pushCapabilityChanged(shared, 2000, { user_id: 'ann', permission: 'DENIED' }),
+        tokenAssigned(shared, 'ann', 'apns-shared-token-0123456789'),
+        deviceTokenEvents.deviceUserChanged(shared, 2100, 'lee', {
+          previous_user_id: 'ann',
+          token: 'apns-shared-token-0123456789',
+        }),
+      ];
+      await service.publish(
+        Topics.DeviceTokens,
+        events.map((event) => ({ key: MessageKeys.device('acme', 'ios-app', 'shared'), event })),
+      );
+      const ann = subscribed('acme', 'ann');
+      await service.publish(Topics.UserSubscriptions, [{ key: MessageKeys.user('acme', 'ann'), event: ann }]);
+      await service.waitUntilApplied(AUDIENCE_GROUP);
+    });
+
+    it('G7: each user with push_subscribe, push_opted_in_at and every token unmasked; unknown ids invalid', async () => {
+      const response = await exportIds({ external_ids: ['kim', 'nobody', 'kim'] });
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        message: 'success',
+        users: [
+          {
+            external_id: 'kim',
+            push_subscribe: 'subscribed',
+            push_opted_in_at: null,
+            push_tokens: [
+              { app: 'ios-app', platform: 'ios', token: 'apns-acme', device_id: 'iphone', notifications_enabled: true },
+            ],
+          },
+        ],
+        invalid_user_ids: ['nobody'],
+      });
+    });
+
+    it('G7 seed: after the token moves from one user to another on a shared phone only the second exports it', async () => {
+      const response = await exportIds({ external_ids: ['ann', 'lee'] });
+      // ann (seen by subscription-state) has no token left; lee has it, notifications off (DENIED).
+      expect(response.body.users).toEqual([
+        { external_id: 'ann', push_subscribe: 'subscribed', push_opted_in_at: null, push_tokens: [] },
+        {
+          external_id: 'lee',
+          push_subscribe: 'subscribed',
+          push_opted_in_at: null,
+          push_tokens: [
+            {
+              app: 'ios-app',
+              platform: 'ios',
+              token: 'apns-shared-token-0123456789',
+              device_id: 'shared',
+              notifications_enabled: false,
+            },
+          ],
+        },
+      ]);
+    });
+
+    it('fields_to_export limits each user to those fields and external_id', async () => {
+      const response = await exportIds({ external_ids: ['kim'], fields_to_export: ['push_subscribe', 'email'] });
+      expect(response.body.users).toEqual([{ external_id: 'kim', push_subscribe: 'subscribed' }]);
+    });
+
+    it('sees only the key’s workspace: another workspace’s kim has its own token', async () => {
+      const response = await exportIds({ external_ids: ['kim', 'lee'] }, globex);
+      expect(response.body.users).toEqual([
+        {
+          external_id: 'kim',
+          push_subscribe: 'subscribed',
+          push_opted_in_at: null,
+          push_tokens: [
+            { app: 'ios-app', platform: 'ios', token: 'apns-globex', device_id: 'iphone', notifications_enabled: true },
+          ],
+        },
+      ]);
+      expect(response.body.invalid_user_ids).toEqual(['lee']);
+    });
+
+    it.each([
+      [{ external_ids: Array.from({ length: 51 }, (_, i) => `u${i}`) }, 'external_ids'],
+      [{ external_ids: [] }, 'external_ids'],
+      [{ external_ids: ['u1', 7] }, 'external_ids.1'],
+      [{ external_ids: ['u1', ''] }, 'external_ids.1'],
+      [{ external_ids: ['u1'], fields_to_export: 'push_tokens' }, 'fields_to_export'],
+      [{}, 'external_ids'],
+    ])('a bad body (case %#) is a 400 naming %s', async (body, field) => {
+      const response = await exportIds(body);
+      expect(response.status).toBe(400);
+      expect(response.body.issues.map((i: { field: string }) => i.field)).toContain(field);
+    });
+
+    it('no API key is a 401', async () => {
+      expect((await exportIds({ external_ids: ['kim'] }, {})).status).toBe(401);
+    });
   });
 });
