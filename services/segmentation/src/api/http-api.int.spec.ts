@@ -243,4 +243,49 @@ describe('segmentation HTTP API (real Kafka and Postgres)', () => {
       expect((await exportIds({ external_ids: ['kim'] }, {})).status).toBe(401);
     });
   });
+
+  describe('POST /users/export/segment', () => {
+    const exportSegment = (body: unknown, headers: Record<string, string> = acme) =>
+      service
+        .http()
+        .post('/users/export/segment')
+        .set(headers)
+        .send(body as object);
+    const lines = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line));
+
+    it('G7: streams the segment’s users of the key’s workspace as NDJSON, one export object a line', async () => {
+      const response = await exportSegment({ filter: { push_enabled: true } });
+      expect(response.status).toBe(200);
+      expect(response.headers['content-type']).toContain('application/x-ndjson');
+      expect(lines(response.text)).toEqual([
+        {
+          external_id: 'kim',
+          push_subscribe: 'subscribed',
+          push_opted_in_at: null,
+          push_tokens: [
+            { app: 'ios-app', platform: 'ios', token: 'apns-acme', device_id: 'iphone', notifications_enabled: true },
+          ],
+        },
+      ]);
+      const everyone = await exportSegment({ filter: { not: { user_ids: [] } } });
+      expect(lines(everyone.text).map((u) => u.external_id)).toEqual(['ann', 'kim', 'lee']);
+      const globexUsers = await exportSegment({ filter: { not: { user_ids: [] } } }, globex);
+      expect(lines(globexUsers.text).map((u) => u.external_id)).toEqual(['kim']);
+    });
+
+    it('§5: a bad filter is a 400 naming its path, before any line', async () => {
+      const response = await exportSegment({
+        filter: { and: [{ platform: 'ios' }, { push_enabled_for_app: 'nope' }] },
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.issues.map((i: { field: string }) => i.field)).toEqual([
+        'filter.and.1.push_enabled_for_app',
+      ]);
+      expect((await exportSegment({ filter: { push_enabled: true } }, {})).status).toBe(401);
+    });
+  });
 });

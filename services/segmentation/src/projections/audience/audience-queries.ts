@@ -58,3 +58,31 @@ export async function loadUserViews(
   }
   return views;
 }
+
+/**
+ * Every user id of a workspace in user-id order, a page at a time (keyset pagination: each page a short indexed
+ * query), for exports of any size with a page in memory at once. Run it inside one `REPEATABLE READ` transaction to
+ * read one committed snapshot.
+ */
+export async function* userIdPages(
+  db: Pick<EntityManager, 'query'>,
+  workspaceId: string,
+  pageSize = 1000,
+): AsyncGenerator<string[]> {
+  let after = '';
+  for (;;) {
+    const rows: { user_id: string }[] = await db.query(
+      `select user_id from (
+         (select user_id from audience_users where workspace_id = $1 and user_id > $2 order by user_id limit $3)
+         union
+         (select distinct user_id from audience_devices where workspace_id = $1 and user_id is not null and user_id > $2
+          order by user_id limit $3)
+       ) ids order by user_id limit $3`,
+      [workspaceId, after, pageSize],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((r) => r.user_id);
+    after = rows[rows.length - 1].user_id;
+    if (rows.length < pageSize) return;
+  }
+}

@@ -6,7 +6,7 @@ import { segmentSize, exportUser, type SegmentFilter } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
 import { deviceTokenEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { segmentationService } from '../../service';
-import { loadUserViews } from './audience-queries';
+import { loadUserViews, userIdPages } from './audience-queries';
 import { segmentSizeSql } from './segment-size-sql';
 import { AudienceProjection } from './audience.projection';
 
@@ -278,5 +278,18 @@ describe('audience projection (real Postgres)', () => {
       total: 1,
       reachable: { ios_push: 1, android_push: 0, web_push: 0 },
     });
+  });
+
+  it('export/segment pages: every user of the workspace once, in order, across pages of any size', async () => {
+    // dan has a device but no subscription record yet: a user too (S1); cat has two devices, named once.
+    await applyBatches(live, [
+      [deviceTokenEvents.pushCapabilityChanged({ ...pixel, device_id: 'tablet' }, 1, { user_id: 'dan' })],
+    ]);
+    for (const pageSize of [1, 2, 3, 1000]) {
+      const pages: string[][] = [];
+      for await (const page of userIdPages(live, WS, pageSize)) pages.push(page);
+      expect(pages.flat()).toEqual(['ann', 'bob', 'cat', 'dan']);
+      expect(Math.max(...pages.map((p) => p.length))).toBeLessThanOrEqual(pageSize);
+    }
   });
 });
