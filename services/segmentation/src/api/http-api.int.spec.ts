@@ -288,4 +288,13 @@ describe('segmentation HTTP API (real Kafka and Postgres)', () => {
       expect((await exportSegment({ filter: { push_enabled: true } }, {})).status).toBe(401);
     });
   });
+
+  it('GET /docs-json documents the three routes', async () => {
+    const response = await service.http().get('/docs-json');
+    expect(response.status).toBe(200);
+    expect(Object.keys(response.body.paths)).toEqual(
+      expect.arrayContaining(['/segments/size', '/users/export/ids', '/users/export/segment']),
+    );
+    expect(Object.keys(response.body.paths['/segments/size'])).toEqual(['post']);
+  });
 });
