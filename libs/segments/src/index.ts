@@ -1,2 +1,3 @@
 export * from './filter';
 export * from './evaluate';
+export * from './audience-index';

@@ -1,0 +1,93 @@
+import { AudienceIndex, Bitset } from './audience-index';
+import { segmentSize, type TokenPlatform, type UserView } from './evaluate';
+import type { SegmentFilter } from './filter';
+
+/** A small deterministic PRNG (mulberry32), so that a failure is reproducible. */
+function random(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const APPS = ['app-1', 'app-2', 'app-3'];
+const PLATFORMS: TokenPlatform[] = ['IOS', 'ANDROID', 'WEB'];
+const STATES = ['SUBSCRIBED', 'OPTED_IN', 'UNSUBSCRIBED'] as const;
+
+function randomUsers(rnd: () => number, n: number): UserView[] {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  return Array.from({ length: n }, (_, i) => ({
+    user_id: `u${i}`,
+    subscription: pick(STATES),
+    push_opted_in_at: null,
+    tokens: Array.from({ length: Math.floor(rnd() * 4) }, (_, d) => ({
+      app_id: pick(APPS),
+      device_id: `d${i}-${d}`,
+      token: `t${i}-${d}`,
+      platform: pick(PLATFORMS),
+      foreground_enabled: rnd() < 0.6,
+      background_enabled: rnd() < 0.7,
+      suppressed: rnd() < 0.2,
+    })),
+  }));
+}
+
+function randomFilter(rnd: () => number, depth: number): SegmentFilter {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+  const r = rnd();
+  if (depth < 4 && r < 0.3) {
+    const parts = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomFilter(rnd, depth + 1));
+    return rnd() < 0.5 ? { and: parts } : { or: parts };
+  }
+  if (depth < 4 && r < 0.4) return { not: randomFilter(rnd, depth + 1) };
+  return pick<() => SegmentFilter>([
+    () => ({ push_enabled: rnd() < 0.5 }),
+    () => ({ push_enabled_for_app: pick([...APPS, 'app-none']) }),
+    () => ({ foreground_push_enabled: rnd() < 0.5 }),
+    () => ({ background_push_enabled: rnd() < 0.5 }),
+    () => ({ push_subscription: pick(['subscribed', 'opted_in', 'unsubscribed'] as const) }),
+    () => ({ platform: pick(['ios', 'android', 'web'] as const) }),
+    () => ({ user_ids: ['u1', 'u7', 'u100', 'nobody'].filter(() => rnd() < 0.7) }),
+  ])();
+}
+
+describe('AudienceIndex (bitsets per predicate)', () => {
+  it('Bitset: set, has and popcount across word boundaries', () => {
+    const set = new Bitset(100);
+    for (const i of [0, 31, 32, 63, 64, 99]) set.set(i);
+    expect(set.count()).toBe(6);
+    expect(set.has(31) && set.has(32) && !set.has(33)).toBe(true);
+    const other = new Bitset(100);
+    other.set(31);
+    other.set(50);
+    expect(set.and(other).count()).toBe(1);
+    expect(set.or(other).count()).toBe(7);
+    expect(set.andNot(other).count()).toBe(5);
+  });
+
+  it('G1–G6: the index answers every random filter exactly as segmentSize over the same views', () => {
+    const rnd = random(13);
+    const users = randomUsers(rnd, 300);
+    const index = new AudienceIndex(users);
+    for (let i = 0; i < 500; i++) {
+      const filter = randomFilter(rnd, 1);
+      expect({ filter, size: index.size(filter) }).toEqual({ filter, size: segmentSize(filter, users) });
+    }
+  });
+
+  it('G6 seed: a user Subscribed with no token is in the segment but not reachable', () => {
+    const index = new AudienceIndex([{ user_id: 'u', subscription: 'SUBSCRIBED', push_opted_in_at: null, tokens: [] }]);
+    expect(index.size({ push_subscription: 'subscribed' })).toEqual({
+      total: 1,
+      reachable: { ios_push: 0, android_push: 0, web_push: 0 },
+    });
+  });
+
+  it('an empty workspace and a user indexed twice', () => {
+    expect(new AudienceIndex([]).size({ not: { user_ids: [] } }).total).toBe(0);
+    const u: UserView = { user_id: 'u', subscription: 'SUBSCRIBED', push_opted_in_at: null, tokens: [] };
+    expect(() => new AudienceIndex([u, u])).toThrow('indexed twice');
+  });
+});
