@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  DeliveryStatus,
   DeviceDeliveryEvent,
   DeviceTokenEvent,
   DispatchOutcomeEvent,
@@ -10,6 +11,8 @@ import type {
   SdkUserEvent,
   SubscriptionSource,
   SubscriptionState,
+  TokenRemovalReason,
+  UserSubscriptionEvent,
 } from '@push/contracts';
 
 export interface DeviceRef {
@@ -96,6 +99,30 @@ export const deviceEvents = {
 
 /** Builders of bounce-processor's device delivery events. */
 export const deliveryEvents = {
+  /** bounce-processor's B1 status change of a device (an ANDROID device of no user unless told). */
+  deliveryStatusChanged(
+    device: DeviceRef,
+    at: number,
+    status: DeliveryStatus,
+    previous_status: DeliveryStatus,
+    options: { platform?: Platform; user_id?: string | null } = {},
+  ): DeviceDeliveryEvent {
+    return {
+      type: 'DeliveryStatusChanged',
+      data: {
+        ...base(device, at),
+        cause_event_id: randomUUID(),
+        platform: options.platform ?? 'ANDROID',
+        user_id: options.user_id ?? null,
+        status,
+        previous_status,
+        consecutive_bounces: status === 'SUPPRESSED' ? 2 : status === 'BOUNCED' ? 1 : 0,
+        cause: status === 'UNUSED' ? 'TOKEN_REGISTERED' : status === 'SENT' ? 'PUSH_SENT' : 'PUSH_BOUNCED',
+        provider_reason: null,
+        dispatch_id: null,
+      },
+    };
+  },
   tokenInvalidated(
     device: DeviceRef,
     at: number,
@@ -117,6 +144,34 @@ export const deliveryEvents = {
 };
 
 /** Builders of SDK user events (`sdk.user-events.v1`). */
+/** Builders of subscription-state's published records (`subscription-state.user-subscriptions.v1`). */
+export const subscriptionEvents = {
+  /** A user's state changed (FIRST_SEEN when there was none before, REST otherwise); `opted_in_at` at OPTED_IN. */
+  stateChanged(
+    user: { workspace_id: string; user_id: string },
+    at: number,
+    state: SubscriptionState,
+    previous_state: SubscriptionState | null = null,
+  ): UserSubscriptionEvent {
+    return {
+      type: 'SubscriptionStateChanged',
+      data: {
+        event_id: randomUUID(),
+        cause_event_id: randomUUID(),
+        workspace_id: user.workspace_id,
+        user_id: user.user_id,
+        occurred_at: at,
+        previous_state,
+        state,
+        source: previous_state === null ? 'FIRST_SEEN' : 'REST',
+        opted_in_at: state === 'OPTED_IN' ? at : null,
+        app_id: null,
+        device_id: null,
+      },
+    };
+  },
+};
+
 export const userEvents = {
   pushSubscriptionSet(
     user: { workspace_id: string; user_id: string },
@@ -180,6 +235,40 @@ export const deviceTokenEvents = {
         foreground_enabled: permission === 'AUTHORIZED' || (platform === 'IOS' && permission === 'PROVISIONAL'),
         background_enabled: platform !== 'WEB',
         provisional: platform === 'IOS' && permission === 'PROVISIONAL',
+      },
+    };
+  },
+  /** The device now holds a sendable token (of an iOS device unless told). */
+  tokenAssigned(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    options: { platform?: Platform; user_id?: string | null } = {},
+  ): DeviceTokenEvent {
+    return {
+      type: 'TokenAssigned',
+      data: {
+        ...tokenRegistryBase(device, at, options.platform ?? 'IOS', options.user_id ?? null),
+        token,
+        moved_from_device_id: null,
+      },
+    };
+  },
+  /** The device lost its sendable token (uninstalled unless told). */
+  tokenRemoved(
+    device: DeviceRef,
+    at: number,
+    token: string,
+    options: { platform?: Platform; user_id?: string | null; reason?: TokenRemovalReason } = {},
+  ): DeviceTokenEvent {
+    return {
+      type: 'TokenRemoved',
+      data: {
+        ...tokenRegistryBase(device, at, options.platform ?? 'IOS', options.user_id ?? null),
+        token,
+        reason: options.reason ?? 'UNINSTALLED',
+        moved_to_device_id: null,
+        provider_reason: null,
       },
     };
   },

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { MessageKeys, Topics, type DeviceTokenEvent, type UserSubscriptionEvent } from '@push/contracts';
-import { deviceTokenEvents, serviceUnderTest } from '@push/testing';
+import { MessageKeys, Topics } from '@push/contracts';
+import { deviceTokenEvents, serviceUnderTest, subscriptionEvents } from '@push/testing';
 import { AUDIENCE_GROUP } from '../projections/audience/audience.projection';
 import { segmentationService } from '../service';
 
@@ -11,39 +10,10 @@ const globex = { Authorization: 'Bearer key-globex' };
 const iphone = { workspace_id: 'acme', app_id: 'ios-app', device_id: 'iphone' };
 const globexPhone = { workspace_id: 'globex', app_id: 'ios-app', device_id: 'iphone' };
 
-const subscribed = (workspace_id: string, user_id: string): UserSubscriptionEvent => ({
-  type: 'SubscriptionStateChanged',
-  data: {
-    event_id: randomUUID(),
-    cause_event_id: randomUUID(),
-    workspace_id,
-    user_id,
-    occurred_at: 1000,
-    previous_state: null,
-    state: 'SUBSCRIBED',
-    source: 'FIRST_SEEN',
-    opted_in_at: null,
-    app_id: null,
-    device_id: null,
-  },
-});
-const tokenAssigned = (
-  device: typeof iphone,
-  user_id: string,
-  token = `apns-${device.workspace_id}`,
-): DeviceTokenEvent => ({
-  type: 'TokenAssigned',
-  data: {
-    event_id: randomUUID(),
-    cause_event_id: randomUUID(),
-    ...device,
-    occurred_at: 1100,
-    platform: 'IOS',
-    user_id,
-    token,
-    moved_from_device_id: null,
-  },
-});
+const subscribed = (workspace_id: string, user_id: string) =>
+  subscriptionEvents.stateChanged({ workspace_id, user_id }, 1000, 'SUBSCRIBED');
+const tokenAssigned = (device: typeof iphone, user_id: string, token = `apns-${device.workspace_id}`) =>
+  deviceTokenEvents.tokenAssigned(device, 1100, token, { user_id });
 
 /** segmentation's HTTP API running as a service: the owners' records in through the broker. */
 describe('segmentation HTTP API (real Kafka and Postgres)', () => {

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { DeviceDeliveryEvent, DeviceTokenEvent, Platform, Topics, UserSubscriptionEvent } from '@push/contracts';
+import type { DeviceDeliveryEvent, DeviceTokenEvent, Topics, UserSubscriptionEvent } from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
 import { segmentSize, exportUser, type SegmentFilter } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
-import { deviceTokenEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { deliveryEvents, deviceTokenEvents, dropDatabase, subscriptionEvents, uniqueDatabaseUrl } from '@push/testing';
 import { segmentationService } from '../../service';
 import { loadUserViews, userIdPages } from './audience-queries';
 import { segmentSizeSql } from './segment-size-sql';
@@ -22,87 +21,6 @@ const pixel = { workspace_id: WS, app_id: 'android-app', device_id: 'pixel' };
 const browser = { workspace_id: WS, app_id: 'web-app', device_id: 'browser' };
 const anonymous = { workspace_id: WS, app_id: 'android-app', device_id: 'anonymous' };
 const elsewhere = { workspace_id: OTHER_WS, app_id: 'ios-app', device_id: 'shared-phone' };
-type Device = typeof phone;
-
-const header = (device: Device, at: number, platform: Platform, user_id: string | null) => ({
-  event_id: randomUUID(),
-  cause_event_id: randomUUID(),
-  ...device,
-  occurred_at: at,
-  platform,
-  user_id,
-});
-const tokenAssigned = (
-  device: Device,
-  at: number,
-  token: string,
-  user_id: string | null,
-  platform: Platform = 'IOS',
-): Fact => ({
-  type: 'TokenAssigned',
-  data: { ...header(device, at, platform, user_id), token, moved_from_device_id: null },
-});
-const tokenRemoved = (
-  device: Device,
-  at: number,
-  token: string,
-  user_id: string | null,
-  platform: Platform = 'IOS',
-): Fact => ({
-  type: 'TokenRemoved',
-  data: {
-    ...header(device, at, platform, user_id),
-    token,
-    reason: 'UNINSTALLED',
-    moved_to_device_id: null,
-    provider_reason: null,
-  },
-});
-const subscription = (
-  workspace_id: string,
-  user_id: string,
-  at: number,
-  state: 'SUBSCRIBED' | 'OPTED_IN' | 'UNSUBSCRIBED',
-  previous_state: 'SUBSCRIBED' | 'OPTED_IN' | 'UNSUBSCRIBED' | null,
-): Fact => ({
-  type: 'SubscriptionStateChanged',
-  data: {
-    event_id: randomUUID(),
-    cause_event_id: randomUUID(),
-    workspace_id,
-    user_id,
-    occurred_at: at,
-    previous_state,
-    state,
-    source: previous_state === null ? 'FIRST_SEEN' : 'REST',
-    opted_in_at: state === 'OPTED_IN' ? at : null,
-    app_id: null,
-    device_id: null,
-  },
-});
-const deliveryStatus = (
-  device: Device,
-  at: number,
-  status: 'UNUSED' | 'SENT' | 'BOUNCED' | 'SUPPRESSED',
-  previous_status: 'UNUSED' | 'SENT' | 'BOUNCED' | 'SUPPRESSED',
-  platform: Platform = 'ANDROID',
-): Fact => ({
-  type: 'DeliveryStatusChanged',
-  data: {
-    event_id: randomUUID(),
-    cause_event_id: randomUUID(),
-    ...device,
-    platform,
-    user_id: null,
-    occurred_at: at,
-    status,
-    previous_status,
-    consecutive_bounces: status === 'SUPPRESSED' ? 2 : status === 'BOUNCED' ? 1 : 0,
-    cause: status === 'UNUSED' ? 'TOKEN_REGISTERED' : status === 'SENT' ? 'PUSH_SENT' : 'PUSH_BOUNCED',
-    provider_reason: null,
-    dispatch_id: null,
-  },
-});
 
 const TOPIC: Record<string, Consumed> = {
   SubscriptionStateChanged: 'subscription-state.user-subscriptions.v1',
@@ -135,31 +53,37 @@ async function readModel(db: DataSource) {
 
 /** The log of the three owners' topics the specs apply, in partition order per key. */
 const log: Fact[] = [
-  subscription(WS, 'ann', 1000, 'SUBSCRIBED', null),
-  subscription(WS, 'bob', 1000, 'SUBSCRIBED', null),
-  subscription(WS, 'cat', 1000, 'SUBSCRIBED', null),
-  subscription(OTHER_WS, 'ann', 1000, 'SUBSCRIBED', null),
+  subscriptionEvents.stateChanged({ workspace_id: WS, user_id: 'ann' }, 1000, 'SUBSCRIBED', null),
+  subscriptionEvents.stateChanged({ workspace_id: WS, user_id: 'bob' }, 1000, 'SUBSCRIBED', null),
+  subscriptionEvents.stateChanged({ workspace_id: WS, user_id: 'cat' }, 1000, 'SUBSCRIBED', null),
+  subscriptionEvents.stateChanged({ workspace_id: OTHER_WS, user_id: 'ann' }, 1000, 'SUBSCRIBED', null),
   // ann's shared phone: authorized, token assigned, then bob logs in on it (T3: the token moves with the device).
   deviceTokenEvents.pushCapabilityChanged(phone, 1100, { user_id: 'ann' }),
-  tokenAssigned(phone, 1100, 'apns-phone', 'ann'),
+  deviceTokenEvents.tokenAssigned(phone, 1100, 'apns-phone', { user_id: 'ann' }),
   deviceTokenEvents.deviceUserChanged(phone, 1200, 'bob', { previous_user_id: 'ann', token: 'apns-phone' }),
   // cat's Android phone, suppressed by bounce-processor, then registered again (B2: back to UNUSED).
   deviceTokenEvents.pushCapabilityChanged(pixel, 1100, { user_id: 'cat', platform: 'ANDROID', os_version: '14' }),
-  tokenAssigned(pixel, 1100, 'fcm-pixel', 'cat', 'ANDROID'),
-  deliveryStatus(pixel, 1300, 'BOUNCED', 'SENT'),
-  deliveryStatus(pixel, 1400, 'SUPPRESSED', 'BOUNCED'),
+  deviceTokenEvents.tokenAssigned(pixel, 1100, 'fcm-pixel', { user_id: 'cat', platform: 'ANDROID' }),
+  deliveryEvents.deliveryStatusChanged(pixel, 1300, 'BOUNCED', 'SENT'),
+  deliveryEvents.deliveryStatusChanged(pixel, 1400, 'SUPPRESSED', 'BOUNCED'),
   // cat's browser: a token, later removed (uninstalled).
   deviceTokenEvents.pushCapabilityChanged(browser, 1100, { user_id: 'cat', platform: 'WEB', os_version: null }),
-  tokenAssigned(browser, 1100, '{"endpoint":"https://push.example/1"}', 'cat', 'WEB'),
-  tokenRemoved(browser, 1500, '{"endpoint":"https://push.example/1"}', 'cat', 'WEB'),
+  deviceTokenEvents.tokenAssigned(browser, 1100, '{"endpoint":"https://push.example/1"}', {
+    user_id: 'cat',
+    platform: 'WEB',
+  }),
+  deviceTokenEvents.tokenRemoved(browser, 1500, '{"endpoint":"https://push.example/1"}', {
+    user_id: 'cat',
+    platform: 'WEB',
+  }),
   // An anonymous device (T4) with a valid token.
   deviceTokenEvents.pushCapabilityChanged(anonymous, 1100, { platform: 'ANDROID', os_version: '14' }),
-  tokenAssigned(anonymous, 1100, 'fcm-anon', null, 'ANDROID'),
+  deviceTokenEvents.tokenAssigned(anonymous, 1100, 'fcm-anon', { user_id: null, platform: 'ANDROID' }),
   // The other workspace's ann has the same device ids and a token: never counted in acme.
   deviceTokenEvents.pushCapabilityChanged(elsewhere, 1100, { user_id: 'ann' }),
-  tokenAssigned(elsewhere, 1100, 'apns-elsewhere', 'ann'),
+  deviceTokenEvents.tokenAssigned(elsewhere, 1100, 'apns-elsewhere', { user_id: 'ann' }),
   // ann unsubscribes.
-  subscription(WS, 'ann', 1600, 'UNSUBSCRIBED', 'SUBSCRIBED'),
+  subscriptionEvents.stateChanged({ workspace_id: WS, user_id: 'ann' }, 1600, 'UNSUBSCRIBED', 'SUBSCRIBED'),
 ];
 
 describe('audience projection (real Postgres)', () => {
@@ -236,7 +160,7 @@ describe('audience projection (real Postgres)', () => {
     const android = { platform: 'android' } as const;
     const size = async () => segmentSize(android, (await loadUserViews(db, WS, ['cat'])).values());
     expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 0, web_push: 0 } });
-    await applyBatches(db, [[deliveryStatus(pixel, 1700, 'UNUSED', 'SUPPRESSED')]]);
+    await applyBatches(db, [[deliveryEvents.deliveryStatusChanged(pixel, 1700, 'UNUSED', 'SUPPRESSED')]]);
     expect(await size()).toEqual({ total: 1, reachable: { ios_push: 0, android_push: 1, web_push: 0 } });
   });
 
