@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 /**
@@ -12,8 +11,21 @@ export async function writeNdjson(source: AsyncIterable<unknown>, out: Writable)
     if (out.destroyed || out.writableEnded) break;
     lines += 1;
     if (!out.write(`${JSON.stringify(item)}\n`)) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      await roomIn(out);
     }
   }
   return lines;
+}
+
+/** Resolves at the next `drain` or `close` of `out`, leaving no listener behind (a long export waits millions of times). */
+function roomIn(out: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }

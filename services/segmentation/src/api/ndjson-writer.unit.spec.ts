@@ -38,8 +38,13 @@ describe('NDJSON export writer', () => {
         yield { external_id: `user-${i}`, padding: 'x'.repeat(40) };
       }
     }
-    await writeNdjson(users(), slowReader(received));
+    const out = slowReader(received);
+    const listeners = () => out.listenerCount('drain') + out.listenerCount('close') + out.listenerCount('error');
+    const before = listeners();
+    await writeNdjson(users(), out);
     expect(produced).toBe(200);
+    // Hundreds of waits for room leave no listener behind (memory stays constant over a long export).
+    expect(listeners()).toBe(before);
     // Each line is ~70 bytes against a 64-byte buffer: the producer may be only a couple of lines ahead.
     expect(maxAhead).toBeLessThanOrEqual(3);
   });

@@ -6,7 +6,8 @@ import type { Response } from 'express';
 import { exportUser, matches, parseFilter, segmentFilterSchema, type SegmentFilter } from '@push/segments';
 import { AppsFile, InvalidInputException, WorkspaceId, ZodBody } from '@push/service-kit';
 import { loadUserViews, userIdPages } from '../projections/audience/audience-queries';
-import { appsSeen, segmentSizeSql } from '../projections/audience/segment-size-sql';
+import { AudienceIndexCache } from '../projections/audience/audience-index-cache';
+import { appsSeen } from '../projections/audience/segment-size-sql';
 import { writeNdjson } from './ndjson-writer';
 
 /** The body of `POST /segments/size`: a §5 filter, every problem a 400 naming its path (`filter.and.0.platform`). */
@@ -21,6 +22,7 @@ export class SegmentsController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly apps: AppsFile,
+    private readonly index: AudienceIndexCache,
   ) {}
 
   @Post('segments/size')
@@ -51,7 +53,7 @@ export class SegmentsController {
   })
   async size(@WorkspaceId() workspaceId: string, @ZodBody(segmentBody) body: SegmentBody) {
     await this.checkApps(workspaceId, body.filter);
-    return segmentSizeSql(this.dataSource, workspaceId, body.filter);
+    return (await this.index.size(workspaceId, body.filter)).size;
   }
 
   @Post('users/export/segment')

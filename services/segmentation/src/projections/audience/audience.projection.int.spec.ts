@@ -5,6 +5,7 @@ import { segmentSize, exportUser, type SegmentFilter } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
 import { deliveryEvents, deviceTokenEvents, dropDatabase, subscriptionEvents, uniqueDatabaseUrl } from '@push/testing';
 import { segmentationService } from '../../service';
+import { AudienceIndexCache } from './audience-index-cache';
 import { loadUserViews, userIdPages } from './audience-queries';
 import { segmentSizeSql } from './segment-size-sql';
 import { AudienceProjection } from './audience.projection';
@@ -215,5 +216,35 @@ describe('audience projection (real Postgres)', () => {
       expect(pages.flat()).toEqual(['ann', 'bob', 'cat', 'dan']);
       expect(Math.max(...pages.map((p) => p.length))).toBeLessThanOrEqual(pageSize);
     }
+  });
+
+  it('the index answers only while it is of the committed version, else the exact SQL while it rebuilds', async () => {
+    const cache = new AudienceIndexCache(live);
+    const filter: SegmentFilter = { push_subscription: 'subscribed' };
+    expect(await cache.size(WS, filter)).toEqual({ size: await segmentSizeSql(live, WS, filter), source: 'sql' });
+    await cache.rebuild(WS);
+    for (const f of filters) {
+      expect(await cache.size(WS, f)).toEqual({ size: await segmentSizeSql(live, WS, f), source: 'index' });
+    }
+    // A committed batch makes the index stale: the next answer is the SQL's, already counting eve.
+    const before = (await cache.size(WS, filter)).size.total;
+    await applyBatches(live, [
+      [subscriptionEvents.stateChanged({ workspace_id: WS, user_id: 'eve' }, 1, 'SUBSCRIBED')],
+    ]);
+    expect(await cache.size(WS, filter)).toEqual({
+      size: expect.objectContaining({ total: before + 1 }),
+      source: 'sql',
+    });
+    await cache.rebuild(WS);
+    expect(await cache.size(WS, filter)).toEqual({ size: await segmentSizeSql(live, WS, filter), source: 'index' });
+    expect((await cache.size(WS, filter)).size.total).toBe(before + 1);
+    // Another workspace has its own index and version.
+    expect((await cache.size(OTHER_WS, filter)).source).toBe('sql');
+    await cache.rebuild(OTHER_WS);
+    expect(await cache.size(OTHER_WS, filter)).toEqual({
+      size: await segmentSizeSql(live, OTHER_WS, filter),
+      source: 'index',
+    });
+    expect((await cache.size(WS, filter)).source).toBe('index');
   });
 });

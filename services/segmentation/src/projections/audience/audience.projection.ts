@@ -17,9 +17,17 @@ export const AUDIENCE_GROUP = 'segmentation.audience';
 export class AudienceProjection {
   @ProjectionHandler(Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery)
   async apply(consumed: ConsumedEvent<Consumed>[], { tx }: ProjectionContext): Promise<void> {
+    const workspaces = new Set<string>();
     for (const { event } of consumed) {
       await applyFact(tx, event as DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent);
+      workspaces.add(event.data.workspace_id);
     }
+    // The workspaces' versions, in the batch's transaction: a cached index of an older version is stale.
+    await tx.query(
+      `insert into audience_versions (workspace_id, version) select w, 1 from unnest($1::text[]) as w
+       on conflict (workspace_id) do update set version = audience_versions.version + 1`,
+      [[...workspaces].sort()],
+    );
   }
 }
 
