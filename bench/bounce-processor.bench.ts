@@ -23,7 +23,7 @@ import {
 } from '@push/contracts';
 import { EventProducer, RawMessage, createKafka, provisionTopics } from '@push/event-bus';
 import { dropDatabase, messageCount, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
-import { FetchSettings, argValue, median, scrapeBusMetrics, serviceNodeArgs, writeResults } from './support';
+import { RAW_LIMIT_FETCH, argValue, median, scrapeBusMetrics, serviceNodeArgs, writeResults } from './support';
 
 const EVENTS = Number(argValue('--events', '1000000'));
 const DEVICES = Number(argValue('--devices', '300000'));
@@ -32,11 +32,7 @@ const PORT = Number(argValue('--port', '39105'));
 const SERVICE_NODE_ARGS = serviceNodeArgs();
 const PARTITIONS = 6;
 const GROUP = 'bounce-processor.delivery';
-const FETCH: FetchSettings = {
-  maxBytesPerPartition: 16 * 1024 * 1024,
-  maxBytes: 96 * 1024 * 1024,
-  maxWaitTimeInMs: 100,
-};
+const FETCH = RAW_LIMIT_FETCH;
 
 const WORKSPACE = 'ws-bench';
 const START = Date.UTC(2026, 10, 1);

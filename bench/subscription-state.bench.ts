@@ -31,7 +31,7 @@ import { EventProducer, RawMessage, createKafka, provisionTopics } from '@push/e
 import { dropDatabase, messageCount, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
 import { TokenRegistry } from '../services/token-registry/src/domain/token-registry';
 import {
-  FetchSettings,
+  RAW_LIMIT_FETCH,
   STREAM_WORKSPACE,
   argValue,
   deviceEventStream,
@@ -55,11 +55,7 @@ const SERVICE_NODE_ARGS = serviceNodeArgs();
 const PARTITIONS = 6;
 const GROUP = 'subscription-state.subscriptions';
 const CONSUMED: TopicName[] = [Topics.DeviceTokens, Topics.UserEvents];
-const FETCH: FetchSettings = {
-  maxBytesPerPartition: 16 * 1024 * 1024,
-  maxBytes: 96 * 1024 * 1024,
-  maxWaitTimeInMs: 100,
-};
+const FETCH = RAW_LIMIT_FETCH;
 const API_KEY = 'bench-key';
 
 const mix = (i: number) => Math.imul(i ^ (i >>> 15), 2654435761) >>> 0;

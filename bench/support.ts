@@ -41,6 +41,13 @@ export interface FetchSettings {
   maxWaitTimeInMs: number;
 }
 
+/** The decode-only consumers' fetches in the service benchmarks (the raw limit; the services run with their defaults). */
+export const RAW_LIMIT_FETCH: FetchSettings = {
+  maxBytesPerPartition: 16 * 1024 * 1024,
+  maxBytes: 96 * 1024 * 1024,
+  maxWaitTimeInMs: 100,
+};
+
 /** Writes `bench/results/<name>-latest.json`; earlier results are in the repository's history, with their commit. */
 export function writeResults(name: string, result: { at: string }): void {
   writeFileSync(join(resolve('bench/results'), `${name}-latest.json`), JSON.stringify(result, null, 2) + '\n');

@@ -13,7 +13,7 @@ import { createKafka } from '@push/event-bus';
 import { Client } from 'pg';
 import { dropDatabase, messageCount, rewindGroup, testBrokers, uniqueDatabaseUrl } from '@push/testing';
 import {
-  FetchSettings,
+  RAW_LIMIT_FETCH,
   argValue,
   decodeOnly,
   deviceEventStream,
@@ -34,12 +34,7 @@ const PORT = Number(argValue('--port', '39101'));
 const SERVICE_NODE_ARGS = serviceNodeArgs();
 const PARTITIONS = 6;
 const GROUP = 'token-registry.devices';
-/** The raw limit's fetches, as in the event-bus benchmark; the service runs with its own defaults. */
-const FETCH: FetchSettings = {
-  maxBytesPerPartition: 16 * 1024 * 1024,
-  maxBytes: 96 * 1024 * 1024,
-  maxWaitTimeInMs: 100,
-};
+const FETCH = RAW_LIMIT_FETCH;
 
 /** The consistent per-device SDK stream (bench/support.ts): 43 % sessions, 30 % registrations, … */
 const { eventAt } = deviceEventStream({ events: EVENTS, devices: DEVICES, users: USERS });
