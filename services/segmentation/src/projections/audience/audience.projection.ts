@@ -1,6 +1,13 @@
 import { DeviceDeliveryEvent, DeviceTokenEvent, Topics, UserSubscriptionEvent } from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
-import { ProjectionContext, ProjectionController, ProjectionHandler } from '@push/service-kit';
+import {
+  BulkRows,
+  ProjectionContext,
+  ProjectionController,
+  ProjectionHandler,
+  distinctBy,
+  inKeyOrder,
+} from '@push/service-kit';
 import type { EntityManager } from 'typeorm';
 
 type Consumed = typeof Topics.DeviceTokens | typeof Topics.UserSubscriptions | typeof Topics.DeviceDelivery;
@@ -17,11 +24,19 @@ export const AUDIENCE_GROUP = 'segmentation.audience';
 export class AudienceProjection {
   @ProjectionHandler(Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery)
   async apply(consumed: ConsumedEvent<Consumed>[], { tx }: ProjectionContext): Promise<void> {
-    const workspaces = new Set<string>();
-    for (const { event } of consumed) {
-      await applyFact(tx, event as DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent);
-      workspaces.add(event.data.workspace_id);
+    const events = consumed.map(({ event }) => event as AudienceInput);
+    const workspaces = new Set(events.map((event) => event.data.workspace_id));
+    const deviceRecords = events.filter(touchesDevice);
+    const devices = await lockDevices(tx, deviceRecords);
+    const users = new Map<string, AudienceUser>();
+    for (const event of events) {
+      if (event.type === 'SubscriptionStateChanged') {
+        const { workspace_id, user_id, state, opted_in_at } = event.data;
+        users.set(`${workspace_id}\u0000${user_id}`, { workspace_id, user_id, state, opted_in_at_ms: opted_in_at });
+      } else if (touchesDevice(event)) applyDeviceFact(devices.get(deviceKeyOf(event.data))!, event);
     }
+    if (users.size > 0) await tx.query(UPSERT_USERS, USERS.arrays(inKeyOrder(users)));
+    if (devices.size > 0) await tx.query(UPDATE_DEVICES, DEVICES.arrays(devices.values()));
     // The workspaces' versions, in the batch's transaction: a cached index of an older version is stale.
     await tx.query(
       `insert into audience_versions (workspace_id, version) select w, 1 from unnest($1::text[]) as w
@@ -31,82 +46,127 @@ export class AudienceProjection {
   }
 }
 
-const deviceKey = (d: { workspace_id: string; app_id: string; device_id: string }) => [
-  d.workspace_id,
-  d.app_id,
-  d.device_id,
-];
+type AudienceInput = DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent;
+/** The records that change a device's row: token-registry's, and bounce-processor's status. */
+type DeviceFact = DeviceTokenEvent | Extract<DeviceDeliveryEvent, { type: 'DeliveryStatusChanged' }>;
 
+interface AudienceUser {
+  workspace_id: string;
+  user_id: string;
+  state: string;
+  opted_in_at_ms: number | null;
+}
+
+interface AudienceDevice {
+  workspace_id: string;
+  app_id: string;
+  device_id: string;
+  platform: string | null;
+  user_id: string | null;
+  token: string | null;
+  foreground_enabled: boolean;
+  background_enabled: boolean;
+  delivery_status: string;
+}
+
+const USERS = new BulkRows<AudienceUser>({
+  workspace_id: 'text',
+  user_id: 'text',
+  state: 'text',
+  opted_in_at_ms: 'bigint',
+});
+const UPSERT_USERS = `${USERS.insert('audience_users', USERS.unnest())} ${USERS.onConflictUpdate(['workspace_id', 'user_id'])}`;
+
+const DEVICES = new BulkRows<AudienceDevice>({
+  workspace_id: 'text',
+  app_id: 'text',
+  device_id: 'text',
+  platform: 'text',
+  user_id: 'text',
+  token: 'text',
+  foreground_enabled: 'boolean',
+  background_enabled: 'boolean',
+  delivery_status: 'text',
+});
+const DEVICE_KEYS = new BulkRows<Pick<AudienceDevice, 'workspace_id' | 'app_id' | 'device_id'>>({
+  workspace_id: 'text',
+  app_id: 'text',
+  device_id: 'text',
+});
+/** A device row for every key not stored yet (the table's defaults), so that each one can be locked. */
+const INSERT_MISSING_DEVICES = `${DEVICE_KEYS.insert('audience_devices', DEVICE_KEYS.unnest())} on conflict do nothing`;
 /**
- * One published record applied to the read model. token-registry's consumer view (its README): the device belongs to
- * `user_id` of its latest record, its sendable token is the latest `TokenAssigned`/`TokenReplaced` not followed by a
- * `TokenRemoved`, foreground/background are the latest `PushCapabilityChanged`'s. bounce-processor's: the latest
- * `DeliveryStatusChanged`'s status. subscription-state's: the latest `SubscriptionStateChanged` of the user.
+ * The batch's devices, locked in key order: a device's token-registry and bounce-processor records are on two topics,
+ * and the partitions of both may be applied at once; each batch reads, changes and writes back whole rows.
  */
-async function applyFact(
-  tx: EntityManager,
-  event: DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent,
-): Promise<void> {
+const LOCK_DEVICES = `select ${DEVICES.selectList()} from audience_devices
+  where (workspace_id, app_id, device_id) in (select * from ${DEVICE_KEYS.unnest()})
+  order by workspace_id, app_id, device_id for update`;
+const UPDATE_DEVICES = `update audience_devices d set
+    platform = r.platform, user_id = r.user_id, token = r.token, foreground_enabled = r.foreground_enabled,
+    background_enabled = r.background_enabled, delivery_status = r.delivery_status
+  from ${DEVICES.unnest()}
+  where d.workspace_id = r.workspace_id and d.app_id = r.app_id and d.device_id = r.device_id`;
+
+const deviceKeyOf = (d: { workspace_id: string; app_id: string; device_id: string }) =>
+  `${d.workspace_id}\u0000${d.app_id}\u0000${d.device_id}`;
+
+function touchesDevice(event: AudienceInput): event is DeviceFact {
   switch (event.type) {
-    case 'SubscriptionStateChanged': {
-      const { workspace_id, user_id, state, opted_in_at } = event.data;
-      await tx.query(
-        `insert into audience_users (workspace_id, user_id, state, opted_in_at_ms) values ($1, $2, $3, $4)
-         on conflict (workspace_id, user_id) do update set state = excluded.state, opted_in_at_ms = excluded.opted_in_at_ms`,
-        [workspace_id, user_id, state, opted_in_at],
-      );
-      return;
-    }
-    case 'DeliveryStatusChanged': {
-      await tx.query(
-        `insert into audience_devices (workspace_id, app_id, device_id, delivery_status) values ($1, $2, $3, $4)
-         on conflict (workspace_id, app_id, device_id) do update set delivery_status = excluded.delivery_status`,
-        [...deviceKey(event.data), event.data.status],
-      );
-      return;
-    }
+    case 'SubscriptionStateChanged':
     case 'TokenInvalidated':
     case 'UninstallDetected':
     case 'AppProviderFlagged':
     case 'AppProviderCleared':
       // token-registry applies the invalidation and publishes the TokenRemoved segmentation takes; the others are
-      // not facts of the audience.
-      return;
+      // not facts of a device's audience row.
+      return false;
     default:
-      return applyDeviceRecord(tx, event);
+      return true;
   }
 }
 
-async function applyDeviceRecord(tx: EntityManager, event: DeviceTokenEvent): Promise<void> {
-  const { platform, user_id } = event.data;
-  const key = deviceKey(event.data);
-  // Every record carries the device's user after it and its platform (null only before any event named one).
-  await tx.query(
-    `insert into audience_devices (workspace_id, app_id, device_id, platform, user_id) values ($1, $2, $3, $4, $5)
-     on conflict (workspace_id, app_id, device_id)
-     do update set platform = coalesce(excluded.platform, audience_devices.platform), user_id = excluded.user_id`,
-    [...key, platform, user_id],
-  );
+/** The stored rows of the devices the batch's records name, created where missing, locked for the transaction. */
+async function lockDevices(tx: EntityManager, records: readonly DeviceFact[]): Promise<Map<string, AudienceDevice>> {
+  // In key order, so that two batches creating or locking the same devices wait for each other, never deadlock.
+  const keys = distinctBy(
+    records.map(({ data: { workspace_id, app_id, device_id } }) => ({ workspace_id, app_id, device_id })),
+    deviceKeyOf,
+  ).sort((a, b) => (deviceKeyOf(a) < deviceKeyOf(b) ? -1 : 1));
+  const devices = new Map<string, AudienceDevice>();
+  if (keys.length === 0) return devices;
+  const parameters = DEVICE_KEYS.arrays(keys);
+  await tx.query(INSERT_MISSING_DEVICES, parameters);
+  for (const row of (await tx.query(LOCK_DEVICES, parameters)) as AudienceDevice[]) devices.set(deviceKeyOf(row), row);
+  return devices;
+}
+
+/**
+ * One published record applied to its device's row. token-registry's consumer view (its README): the device belongs
+ * to `user_id` of its latest record, its sendable token is the latest `TokenAssigned`/`TokenReplaced` not followed by
+ * a `TokenRemoved`, foreground/background are the latest `PushCapabilityChanged`'s. bounce-processor's: the latest
+ * `DeliveryStatusChanged`'s status. (subscription-state's: the latest `SubscriptionStateChanged` of the user.)
+ */
+function applyDeviceFact(device: AudienceDevice, event: DeviceFact): void {
+  if (event.type === 'DeliveryStatusChanged') {
+    device.delivery_status = event.data.status;
+    return;
+  }
+  // Every token-registry record carries the device's user after it and its platform (null only before any event
+  // named one).
+  device.platform = event.data.platform ?? device.platform;
+  device.user_id = event.data.user_id;
   switch (event.type) {
     case 'PushCapabilityChanged':
-      await tx.query(
-        `update audience_devices set foreground_enabled = $4, background_enabled = $5
-         where workspace_id = $1 and app_id = $2 and device_id = $3`,
-        [...key, event.data.foreground_enabled, event.data.background_enabled],
-      );
+      device.foreground_enabled = event.data.foreground_enabled;
+      device.background_enabled = event.data.background_enabled;
       return;
     case 'TokenAssigned':
     case 'TokenReplaced':
-      await tx.query(
-        'update audience_devices set token = $4 where workspace_id = $1 and app_id = $2 and device_id = $3',
-        [...key, event.data.token],
-      );
+      device.token = event.data.token;
       return;
     case 'TokenRemoved':
-      await tx.query(
-        'update audience_devices set token = null where workspace_id = $1 and app_id = $2 and device_id = $3',
-        key,
-      );
+      device.token = null;
       return;
     default:
       return;
