@@ -21,7 +21,7 @@ module.exports = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcrc] },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
-    '^@push/(contracts|service-kit|event-bus|testing|providers|segments)$': path.join(
+    '^@push/(contracts|service-kit|event-bus|testing|providers|segments|fake-providers)$': path.join(
       __dirname,
       'libs/$1/src/index.ts',
     ),
