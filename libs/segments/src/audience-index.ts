@@ -1,11 +1,11 @@
 import { reachability, type SegmentSize, type TokenPlatform, type UserView } from './evaluate';
 import type { SegmentFilter } from './filter';
 
-/** A fixed-size set of user ordinals, one bit each. */
+/** A set of user ordinals, one bit each; its capacity grows (`resize`) as ordinals are appended. */
 export class Bitset {
-  readonly words: Uint32Array;
+  words: Uint32Array;
 
-  constructor(readonly size: number) {
+  constructor(public size: number) {
     this.words = new Uint32Array(Math.ceil(size / 32));
   }
 
@@ -13,8 +13,24 @@ export class Bitset {
     this.words[i >>> 5] |= 1 << (i & 31);
   }
 
+  clear(i: number): void {
+    this.words[i >>> 5] &= ~(1 << (i & 31));
+  }
+
   has(i: number): boolean {
     return (this.words[i >>> 5] & (1 << (i & 31))) !== 0;
+  }
+
+  /** Makes room for `size` ordinals (members are kept; new ones are absent). Never shrinks. */
+  resize(size: number): void {
+    if (size <= this.size) return;
+    const needed = Math.ceil(size / 32);
+    if (needed > this.words.length) {
+      const words = new Uint32Array(needed);
+      words.set(this.words);
+      this.words = words;
+    }
+    this.size = size;
   }
 
   /** The number of members (popcount). */
@@ -28,9 +44,14 @@ export class Bitset {
     return n;
   }
 
+  /** The bytes its words take. */
+  get bytes(): number {
+    return this.words.byteLength;
+  }
+
   private combine(other: Bitset, op: (a: number, b: number) => number): Bitset {
     const out = new Bitset(this.size);
-    for (let i = 0; i < this.words.length; i++) out.words[i] = op(this.words[i], other.words[i]);
+    for (let i = 0; i < out.words.length; i++) out.words[i] = op(this.words[i], other.words[i] ?? 0);
     return out;
   }
 
@@ -52,11 +73,16 @@ const PLATFORM = { ios: 'IOS', android: 'ANDROID', web: 'WEB' } as const;
 /**
  * A columnar index of one workspace's users: one bitset per leaf predicate of §5 (per app for G1), and G6's reachable
  * set per platform, so that a filter's size is a few bitwise operations and popcounts over the users — the same
- * answer as `segmentSize` over the same views (a spec checks it on random users and filters). Pure and immutable:
- * built from views (e.g. `loadUserViews` pages of the read model), never updated in place.
+ * answer as `segmentSize` over the same views (a spec checks it on random users and filters, and after random patches).
+ *
+ * Built from views (e.g. pages of the read model), then kept current by `patch` with the views of the users that
+ * changed: a changed user's bits are cleared and set again from its new view, a new user is appended at the next
+ * ordinal, a user no longer known is taken out (its ordinal stays reserved for it, out of every set). `patch` is
+ * synchronous, so a reader in the same event loop never sees half of one.
  */
 export class AudienceIndex {
-  readonly userIds: readonly string[];
+  /** `userIds[i]` is the user of ordinal `i` (also of users no longer known: their bits are all clear). */
+  readonly userIds: string[];
   private readonly ordinals = new Map<string, number>();
   private readonly all: Bitset;
   private readonly pushEnabled: Bitset;
@@ -68,9 +94,8 @@ export class AudienceIndex {
   private readonly foregroundForApp = new Map<string, Bitset>();
 
   constructor(users: readonly UserView[]) {
-    const n = users.length;
-    const bits = () => new Bitset(n);
-    this.userIds = users.map((u) => u.user_id);
+    const bits = () => new Bitset(users.length);
+    this.userIds = [];
     this.all = bits();
     this.pushEnabled = bits();
     this.foreground = bits();
@@ -78,27 +103,48 @@ export class AudienceIndex {
     this.state = { SUBSCRIBED: bits(), OPTED_IN: bits(), UNSUBSCRIBED: bits() };
     this.platform = { IOS: bits(), ANDROID: bits(), WEB: bits() };
     this.reachable = { IOS: bits(), ANDROID: bits(), WEB: bits() };
-    users.forEach((user, i) => {
+    for (const user of users) {
       if (this.ordinals.has(user.user_id)) throw new Error(`user ${user.user_id} is indexed twice`);
-      this.ordinals.set(user.user_id, i);
-      this.all.set(i);
-      this.state[user.subscription].set(i);
-      for (const token of user.tokens) {
-        this.platform[token.platform].set(i);
-        if (token.background_enabled) this.background.set(i);
-        if (token.foreground_enabled) {
-          this.foreground.set(i);
-          let app = this.foregroundForApp.get(token.app_id);
-          if (!app) this.foregroundForApp.set(token.app_id, (app = bits()));
-          app.set(i);
-        }
-      }
-      if (user.subscription !== 'UNSUBSCRIBED' && this.foreground.has(i)) this.pushEnabled.set(i);
-      const r = reachability(user);
-      if (r.ios_push) this.reachable.IOS.set(i);
-      if (r.android_push) this.reachable.ANDROID.set(i);
-      if (r.web_push) this.reachable.WEB.set(i);
-    });
+      this.put(this.append(user.user_id), user);
+    }
+  }
+
+  /** The number of users indexed now (those taken out by a patch not counted). */
+  get users(): number {
+    return this.all.count();
+  }
+
+  /** The apps that have a foreground-enabled token of some user indexed (G1's sets), in no order. */
+  get apps(): string[] {
+    return [...this.foregroundForApp.keys()];
+  }
+
+  /** The bytes the bitsets take (the user-id array and its ordinal map come on top, about 100 bytes a user). */
+  get bitsetBytes(): number {
+    let bytes = 0;
+    for (const set of this.sets()) bytes += set.bytes;
+    return bytes;
+  }
+
+  /**
+   * Brings the index to a newer state of the read model: `changed` are the new views of users whose view may have
+   * changed (new users included), `gone` the ids of users no longer known. Returns the number of users appended.
+   */
+  patch(changed: Iterable<UserView>, gone: Iterable<string> = []): number {
+    let appended = 0;
+    for (const id of gone) {
+      const i = this.ordinals.get(id);
+      if (i !== undefined) this.take(i);
+    }
+    for (const user of changed) {
+      let i = this.ordinals.get(user.user_id);
+      if (i === undefined) {
+        i = this.append(user.user_id);
+        appended += 1;
+      } else this.take(i);
+      this.put(i, user);
+    }
+    return appended;
   }
 
   /** The users matching the filter, as a bitset of ordinals (`userIds[i]`). */
@@ -118,7 +164,7 @@ export class AudienceIndex {
     const named = new Bitset(this.all.size);
     for (const id of filter.user_ids) {
       const i = this.ordinals.get(id);
-      if (i !== undefined) named.set(i);
+      if (i !== undefined && this.all.has(i)) named.set(i);
     }
     return named;
   }
@@ -134,5 +180,53 @@ export class AudienceIndex {
         web_push: selected.and(this.reachable.WEB).count(),
       },
     };
+  }
+
+  private *sets(): Iterable<Bitset> {
+    yield this.all;
+    yield this.pushEnabled;
+    yield this.foreground;
+    yield this.background;
+    yield* Object.values(this.state);
+    yield* Object.values(this.platform);
+    yield* Object.values(this.reachable);
+    yield* this.foregroundForApp.values();
+  }
+
+  /** A new ordinal for the user; every set grows by half when full, so appends cost O(1) amortized. */
+  private append(userId: string): number {
+    const i = this.userIds.length;
+    this.userIds.push(userId);
+    this.ordinals.set(userId, i);
+    if (i >= this.all.size) {
+      const capacity = Math.max(i + 1, Math.ceil(this.all.size * 1.5), 64);
+      for (const set of this.sets()) set.resize(capacity);
+    }
+    return i;
+  }
+
+  /** Clears ordinal `i` from every set. */
+  private take(i: number): void {
+    for (const set of this.sets()) set.clear(i);
+  }
+
+  private put(i: number, user: UserView): void {
+    this.all.set(i);
+    this.state[user.subscription].set(i);
+    for (const token of user.tokens) {
+      this.platform[token.platform].set(i);
+      if (token.background_enabled) this.background.set(i);
+      if (token.foreground_enabled) {
+        this.foreground.set(i);
+        let app = this.foregroundForApp.get(token.app_id);
+        if (!app) this.foregroundForApp.set(token.app_id, (app = new Bitset(this.all.size)));
+        app.set(i);
+      }
+    }
+    if (user.subscription !== 'UNSUBSCRIBED' && this.foreground.has(i)) this.pushEnabled.set(i);
+    const r = reachability(user);
+    if (r.ios_push) this.reachable.IOS.set(i);
+    if (r.android_push) this.reachable.ANDROID.set(i);
+    if (r.web_push) this.reachable.WEB.set(i);
   }
 }

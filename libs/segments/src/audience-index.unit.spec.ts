@@ -90,4 +90,65 @@ describe('AudienceIndex (bitsets per predicate)', () => {
     const u: UserView = { user_id: 'u', subscription: 'SUBSCRIBED', push_opted_in_at: null, tokens: [] };
     expect(() => new AudienceIndex([u, u])).toThrow('indexed twice');
   });
+
+  it('Bitset: grows keeping its members; clear takes one out', () => {
+    const set = new Bitset(10);
+    set.set(3);
+    set.resize(1000);
+    set.set(999);
+    expect([set.size, set.count(), set.has(3), set.has(999)]).toEqual([1000, 2, true, true]);
+    set.clear(3);
+    expect([set.count(), set.has(3)]).toEqual([1, false]);
+  });
+
+  it('G1–G6 incremental: after random patches (changed, new and gone users) it answers as a fresh index would', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const rnd = random(seed);
+      let users = randomUsers(rnd, 150).filter(() => rnd() < 0.5);
+      const index = new AudienceIndex(users);
+      for (let round = 0; round < 20; round++) {
+        // Some users change, some are new (from the rest of the 300), some are no longer known.
+        const fresh = randomUsers(rnd, 300);
+        const known = new Map(users.map((u) => [u.user_id, u]));
+        const changed: UserView[] = [];
+        const gone: string[] = [];
+        for (const user of fresh) {
+          const r = rnd();
+          if (r < 0.1) {
+            changed.push(user);
+            known.set(user.user_id, user);
+          } else if (r < 0.13 && known.has(user.user_id)) {
+            gone.push(user.user_id);
+            known.delete(user.user_id);
+          }
+        }
+        index.patch(changed, gone);
+        users = [...known.values()];
+        const rebuilt = new AudienceIndex(users);
+        expect(index.users).toBe(users.length);
+        for (let i = 0; i < 40; i++) {
+          const filter = randomFilter(rnd, 1);
+          const expected = segmentSize(filter, users);
+          expect({ seed, round, filter, size: index.size(filter) }).toEqual({ seed, round, filter, size: expected });
+          expect(rebuilt.size(filter)).toEqual(expected);
+        }
+      }
+    }
+  });
+
+  it('a user taken out and back keeps one ordinal; user_ids never names a user no longer known', () => {
+    const u = (user_id: string): UserView => ({
+      user_id,
+      subscription: 'SUBSCRIBED',
+      push_opted_in_at: null,
+      tokens: [],
+    });
+    const index = new AudienceIndex([u('a'), u('b')]);
+    index.patch([], ['a']);
+    expect(index.size({ user_ids: ['a', 'b'] }).total).toBe(1);
+    expect(index.size({ not: { user_ids: [] } }).total).toBe(1);
+    expect(index.patch([u('a')])).toBe(0);
+    expect(index.userIds).toEqual(['a', 'b']);
+    expect(index.size({ user_ids: ['a', 'b'] }).total).toBe(2);
+  });
 });
