@@ -11,6 +11,7 @@ import { DataSource } from 'typeorm';
 import { ExactIdPipe, WorkspaceId, maskToken } from '@push/service-kit';
 import { MAX_ID_BYTES } from '../domain/validation';
 import { DevicesQueries } from '../projections/devices/devices-queries';
+import { userDevices } from './user-devices';
 
 /** Ids are looked up exactly as given; one no event could have named (validation's limits) is a 400, not a 404. */
 const id = new ExactIdPipe(MAX_ID_BYTES);
@@ -40,7 +41,7 @@ const DEVICE_SCHEMA = {
 export class DevicesController {
   private readonly queries: DevicesQueries;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
     this.queries = new DevicesQueries(dataSource);
   }
 
@@ -103,5 +104,19 @@ export class DevicesController {
         at: e.at.toISOString(),
       })),
     };
+  }
+
+  @Get('users/:user_id/devices')
+  @ApiOperation({
+    summary:
+      "The user's devices (those that have held a token while the user's), newest session first, with the OS permission as last seen and the provider's reason of an invalidated token; tokens masked",
+  })
+  @idParam('user_id')
+  @ApiOkResponse({ description: '`{user_id, devices: [...]}`; no devices for a user this workspace never saw' })
+  @ApiBadRequestResponse({
+    description: 'a user id that cannot exist (blank, a NUL character, too long); the body names the parameter',
+  })
+  devices(@WorkspaceId() workspaceId: string, @Param('user_id', id) userId: string) {
+    return userDevices(this.dataSource, workspaceId, userId);
   }
 }
