@@ -91,6 +91,9 @@ describe('bounce-processor HTTP API (real Kafka and Postgres)', () => {
       discarded: 0,
     });
     expect((await http().get('/apps/burst-app/held-bounces').set(auth)).body).toMatchObject({ count: 30 });
+    const overview = await http().get('/held-bounces').set(auth);
+    expect(overview.body.apps.filter((a: { flagged: boolean }) => a.flagged)).toEqual([held.body]);
+    expect((await http().get('/held-bounces').set(otherWorkspace)).body).toEqual({ apps: [] });
 
     const health = await http().get('/health');
     expect(health.body.info['burst-safety']).toEqual({

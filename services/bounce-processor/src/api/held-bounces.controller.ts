@@ -8,12 +8,13 @@ import { applyOperatorCommand } from '../projections/delivery/delivery-store';
 import { DeliveryQueries } from '../projections/delivery/delivery-queries';
 import { toOutgoing } from '../projections/delivery/delivery.projection';
 import { id, idParam } from './delivery.controller';
+import { heldBouncesOverview } from './held-bounces-overview';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** B4's operator endpoints: an app's held bounces, released (applied as B3) or discarded. */
 @ApiTags('burst safety (B4)')
-@Controller('apps/:app_id/held-bounces')
+@Controller()
 export class HeldBouncesController {
   private readonly queries: DeliveryQueries;
 
@@ -24,7 +25,17 @@ export class HeldBouncesController {
     this.queries = new DeliveryQueries(dataSource);
   }
 
-  @Get()
+  @Get('held-bounces')
+  @ApiOperation({
+    summary:
+      'Every app of the workspace flagged now (B4) or with held bounces, each with its held bounces as GET /apps/{app_id}/held-bounces answers them',
+  })
+  @ApiOkResponse({ description: '`{apps: [...]}`, app ids in order; empty when nothing is flagged or held' })
+  overview(@WorkspaceId() workspaceId: string) {
+    return heldBouncesOverview(this.dataSource, workspaceId);
+  }
+
+  @Get('apps/:app_id/held-bounces')
   @ApiOperation({ summary: "The app's held bounces: count, first and last, reasons; and whether it is flagged now" })
   @idParam('app_id')
   @ApiOkResponse({ description: 'the held bounces (count 0 when none)' })
@@ -46,7 +57,7 @@ export class HeldBouncesController {
     };
   }
 
-  @Post('release')
+  @Post('apps/:app_id/held-bounces/release')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -65,7 +76,7 @@ export class HeldBouncesController {
     };
   }
 
-  @Post('discard')
+  @Post('apps/:app_id/held-bounces/discard')
   @HttpCode(200)
   @ApiOperation({ summary: 'Forget the held bounces: no token is invalidated' })
   @idParam('app_id')
