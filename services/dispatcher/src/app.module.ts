@@ -1,5 +1,12 @@
 import { Module } from '@nestjs/common';
+import { AppsFileModule } from '@push/service-kit';
+import { DispatchesController } from './api/dispatches.controller';
+import { DispatcherMetrics } from './dispatcher-metrics';
 
-/** The service's own modules (projections, HTTP API) are imported here. */
-@Module({})
+/** dispatcher: the read model of eligible devices, the dispatch requests, the sending worker and the HTTP API. */
+@Module({
+  imports: [AppsFileModule],
+  controllers: [DispatchesController],
+  providers: [DispatcherMetrics],
+})
 export class DispatcherModule {}
