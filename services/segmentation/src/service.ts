@@ -1,6 +1,7 @@
 import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { SegmentationModule } from './app.module';
+import { AudienceChanges1796083200004 } from './projections/audience/audience-changes.migration';
 import { AudienceBaseline1796083200003 } from './projections/audience/audience-tables.migration';
 
 export const segmentationService: ServiceDefinition = {
@@ -8,5 +9,5 @@ export const segmentationService: ServiceDefinition = {
   description: 'Segment filters, audience sizes and Braze-compatible user exports with push_tokens.',
   imports: [SegmentationModule],
   entities: [],
-  migrations: [...EVENT_BUS_MIGRATIONS, AudienceBaseline1796083200003],
+  migrations: [...EVENT_BUS_MIGRATIONS, AudienceBaseline1796083200003, AudienceChanges1796083200004],
 };

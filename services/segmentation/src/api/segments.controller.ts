@@ -1,14 +1,22 @@
-import { Controller, HttpCode, Logger, Post, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, HttpCode, Logger, Post, Req, Res } from '@nestjs/common';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
-import type { Response } from 'express';
-import { exportUser, matches, parseFilter, segmentFilterSchema, type SegmentFilter } from '@push/segments';
+import type { Request, Response } from 'express';
+import { Counter, Registry } from 'prom-client';
+import {
+  exportUser,
+  matches,
+  parseFilter,
+  segmentFilterSchema,
+  type SegmentFilter,
+  type UserView,
+} from '@push/segments';
 import { AppsFile, InvalidInputException, WorkspaceId, ZodBody } from '@push/service-kit';
-import { loadUserViews, userIdPages } from '../projections/audience/audience-queries';
+import { CSV_HEADER, csvUserRow } from '../domain/export-csv';
+import { userViewPages } from '../projections/audience/audience-queries';
 import { AudienceIndexCache } from '../projections/audience/audience-index-cache';
-import { appsSeen } from '../projections/audience/segment-size-sql';
-import { writeNdjson } from './ndjson-writer';
+import { writeLines, writeNdjson } from './ndjson-writer';
 
 /** The body of `POST /segments/size`: a §5 filter, every problem a 400 naming its path (`filter.and.0.platform`). */
 export const segmentBody = z.strictObject({ filter: segmentFilterSchema() });
@@ -18,12 +26,21 @@ type SegmentBody = z.infer<typeof segmentBody>;
 @Controller()
 export class SegmentsController {
   private readonly logger = new Logger('SegmentsController');
+  private readonly exported: Counter<'format'>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly apps: AppsFile,
     private readonly index: AudienceIndexCache,
-  ) {}
+    registry: Registry,
+  ) {
+    this.exported = new Counter({
+      name: 'segmentation_export_users_total',
+      help: 'Users streamed by POST /users/export/segment, by format (ndjson, csv)',
+      labelNames: ['format'],
+      registers: [registry],
+    });
+  }
 
   @Post('segments/size')
   @HttpCode(200)
@@ -59,22 +76,36 @@ export class SegmentsController {
   @Post('users/export/segment')
   @ApiOperation({
     summary:
-      'The users of a segment as NDJSON, one export/ids user object a line (G7), of one committed snapshot, streamed with backpressure',
+      'The users of a segment, of one committed snapshot, streamed with backpressure: NDJSON (one export/ids user object a line, G7), or with Accept: text/csv the CSV user export of DESIGN §9',
   })
-  @ApiOkResponse({ description: 'application/x-ndjson: one user object per line, in user id order' })
+  @ApiProduces('application/x-ndjson', 'text/csv')
+  @ApiOkResponse({
+    description:
+      'application/x-ndjson: one user object per line; text/csv: a header and one row per user (external_id, push_subscribe, push_opted_in_at, push_enabled, foreground_push_enabled, background_push_enabled, ios/android/web_push_reachable, push_tokens as app:platform:device_id:foreground|background joined by ;). In user id order.',
+  })
   @ApiBadRequestResponse({ description: 'a bad filter: the body names the JSON path of each problem' })
   async exportSegment(
     @WorkspaceId() workspaceId: string,
     @ZodBody(segmentBody) body: SegmentBody,
+    @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
     await this.checkApps(workspaceId, body.filter);
+    const format = request.accepts(['application/x-ndjson', 'text/csv']) === 'text/csv' ? 'csv' : 'ndjson';
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
       await runner.query('start transaction isolation level repeatable read read only');
-      response.status(200).type('application/x-ndjson');
-      await writeNdjson(segmentUsers(runner, workspaceId, body.filter), response);
+      const users = segmentUsers(runner, workspaceId, body.filter);
+      let written: number;
+      if (format === 'csv') {
+        response.status(200).type('text/csv; charset=utf-8').attachment('segment.csv');
+        written = await writeLines(csvLines(users), response);
+      } else {
+        response.status(200).type('application/x-ndjson');
+        written = await writeNdjson(mapAsync(users, exportUser), response);
+      }
+      this.exported.inc({ format }, format === 'csv' ? Math.max(0, written - 1) : written);
       response.end();
     } catch (error) {
       // Headers are sent: the client sees a truncated stream, never a line of a half-read user.
@@ -89,7 +120,7 @@ export class SegmentsController {
   /** An app neither the apps file nor any device of the workspace names is a 400 at its path. */
   private async checkApps(workspaceId: string, filter: SegmentBody['filter']): Promise<void> {
     if (!JSON.stringify(filter).includes('"push_enabled_for_app"')) return;
-    const known = new Set(await appsSeen(this.dataSource, workspaceId));
+    const known = new Set(await this.index.appsSeen(workspaceId));
     for (const app of this.apps.apps) if (app.workspace_id === workspaceId) known.add(app.app_id);
     const parsed = parseFilter(filter, { knownApps: known });
     if (!parsed.ok)
@@ -99,13 +130,18 @@ export class SegmentsController {
   }
 }
 
-/** The export objects of the users of the segment, a page of views in memory at a time. */
+/** The views of the segment's users in user-id order, a page of views in memory at a time. */
 async function* segmentUsers(db: Pick<DataSource, 'query'>, workspaceId: string, filter: SegmentFilter) {
-  for await (const ids of userIdPages(db, workspaceId)) {
-    const views = await loadUserViews(db, workspaceId, ids);
-    for (const id of ids) {
-      const view = views.get(id);
-      if (view && matches(filter, view)) yield exportUser(view);
-    }
+  for await (const page of userViewPages(db, workspaceId)) {
+    for (const view of page) if (matches(filter, view)) yield view;
   }
+}
+
+async function* csvLines(users: AsyncIterable<UserView>): AsyncGenerator<string> {
+  yield CSV_HEADER;
+  for await (const user of users) yield csvUserRow(user);
+}
+
+async function* mapAsync<A, B>(source: AsyncIterable<A>, f: (a: A) => B): AsyncGenerator<B> {
+  for await (const item of source) yield f(item);
 }

@@ -25,24 +25,45 @@ export class AudienceProjection {
   @ProjectionHandler(Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery)
   async apply(consumed: ConsumedEvent<Consumed>[], { tx }: ProjectionContext): Promise<void> {
     const events = consumed.map(({ event }) => event as AudienceInput);
-    const workspaces = new Set(events.map((event) => event.data.workspace_id));
     const deviceRecords = events.filter(touchesDevice);
     const devices = await lockDevices(tx, deviceRecords);
+    // The users whose view the batch may change: a device's owner before (it may lose its token, or its last device
+    // and so stop being a user) and after, and each user whose state is published.
+    const changed = new Map<string, { workspace_id: string; user_id: string }>();
+    const mayChange = (workspace_id: string, user_id: string | null) => {
+      if (user_id !== null) changed.set(`${workspace_id}\u0000${user_id}`, { workspace_id, user_id });
+    };
+    for (const device of devices.values()) mayChange(device.workspace_id, device.user_id);
     const users = new Map<string, AudienceUser>();
     for (const event of events) {
       if (event.type === 'SubscriptionStateChanged') {
         const { workspace_id, user_id, state, opted_in_at } = event.data;
         users.set(`${workspace_id}\u0000${user_id}`, { workspace_id, user_id, state, opted_in_at_ms: opted_in_at });
+        mayChange(workspace_id, user_id);
       } else if (touchesDevice(event)) applyDeviceFact(devices.get(deviceKeyOf(event.data))!, event);
     }
+    for (const device of devices.values()) mayChange(device.workspace_id, device.user_id);
+    // The workspaces' new versions, in the batch's transaction (a cached index of an older version is stale), taken
+    // after the devices are locked and before any user row is written: every batch locks in that order (no deadlock),
+    // and the batches of one workspace commit in the order of their versions, so a snapshot of version v has all
+    // changes up to v and none after.
+    const workspaces = [...new Set(events.map((event) => event.data.workspace_id))].sort();
+    const versions = new Map<string, string>(
+      ((await tx.query(BUMP_VERSIONS, [workspaces])) as { workspace_id: string; version: string }[]).map((r) => [
+        r.workspace_id,
+        r.version,
+      ]),
+    );
     if (users.size > 0) await tx.query(UPSERT_USERS, USERS.arrays(inKeyOrder(users)));
     if (devices.size > 0) await tx.query(UPDATE_DEVICES, DEVICES.arrays(devices.values()));
-    // The workspaces' versions, in the batch's transaction: a cached index of an older version is stale.
-    await tx.query(
-      `insert into audience_versions (workspace_id, version) select w, 1 from unnest($1::text[]) as w
-       on conflict (workspace_id) do update set version = audience_versions.version + 1`,
-      [[...workspaces].sort()],
-    );
+    if (changed.size > 0) {
+      const rows = inKeyOrder(changed).map((u) => ({ ...u, changed_seq: versions.get(u.workspace_id)! }));
+      await tx.query(UPSERT_CHANGES, CHANGES.arrays(rows));
+    }
+    if (devices.size > 0) {
+      const apps = distinctBy([...devices.values()], (d) => `${d.workspace_id}\u0000${d.app_id}`);
+      await tx.query(INSERT_APPS, APPS.arrays(apps));
+    }
   }
 }
 
@@ -76,6 +97,21 @@ const USERS = new BulkRows<AudienceUser>({
   opted_in_at_ms: 'bigint',
 });
 const UPSERT_USERS = `${USERS.insert('audience_users', USERS.unnest())} ${USERS.onConflictUpdate(['workspace_id', 'user_id'])}`;
+
+const BUMP_VERSIONS = `insert into audience_versions (workspace_id, version) select w, 1 from unnest($1::text[]) as w
+  on conflict (workspace_id) do update set version = audience_versions.version + 1
+  returning workspace_id, version`;
+
+const CHANGES = new BulkRows<{ workspace_id: string; user_id: string; changed_seq: string }>({
+  workspace_id: 'text',
+  user_id: 'text',
+  changed_seq: 'bigint',
+});
+/** Each user the batch may change, at its workspace's new version (the index's catch-up reads these). */
+const UPSERT_CHANGES = `${CHANGES.insert('audience_user_changes', CHANGES.unnest())} ${CHANGES.onConflictUpdate(['workspace_id', 'user_id'])}`;
+
+const APPS = new BulkRows<{ workspace_id: string; app_id: string }>({ workspace_id: 'text', app_id: 'text' });
+const INSERT_APPS = `${APPS.insert('audience_apps', APPS.unnest())} on conflict do nothing`;
 
 const DEVICES = new BulkRows<AudienceDevice>({
   workspace_id: 'text',

@@ -66,12 +66,3 @@ function compile(filter: SegmentFilter, params: unknown[]): string {
   if ('platform' in filter) return hasToken(`t.platform = ${param(PLATFORM[filter.platform])}`);
   return `(u.user_id = any(${param(filter.user_ids)}::text[]))`;
 }
-
-/** The apps a workspace's filters may name: those of the apps file and those the read model has seen devices of. */
-export async function appsSeen(db: Pick<EntityManager, 'query'>, workspaceId: string): Promise<string[]> {
-  const rows: { app_id: string }[] = await db.query(
-    'select distinct app_id from audience_devices where workspace_id = $1',
-    [workspaceId],
-  );
-  return rows.map((r) => r.app_id);
-}
