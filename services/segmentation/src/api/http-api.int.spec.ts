@@ -247,6 +247,102 @@ describe('segmentation HTTP API (real Kafka and Postgres)', () => {
       expect(lines(globexUsers.text).map((u) => u.external_id)).toEqual(['kim']);
     });
 
+    /** An RFC 4180 reader (quoted fields with doubled quotes, commas and line breaks inside, CRLF records). */
+    function parseCsv(text: string): string[][] {
+      const records: string[][] = [];
+      let record: string[] = [];
+      let field = '';
+      let quoted = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (quoted) {
+          if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
+          else if (c === '"') quoted = false;
+          else field += c;
+        } else if (c === '"') quoted = true;
+        else if (c === ',') (record.push(field), (field = ''));
+        else if (c === '\r' && text[i + 1] === '\n') {
+          record.push(field);
+          records.push(record);
+          ((record = []), (field = ''), i++);
+        } else field += c;
+      }
+      expect(field === '' && record.length === 0).toBe(true); // the last record ended with CRLF
+      return records;
+    }
+
+    it('§9: with Accept: text/csv streams the CSV user export — header, one RFC 4180 row per user, no token', async () => {
+      const evil = { workspace_id: 'acme', app_id: 'ios-app', device_id: '=evil,"phone"' };
+      await service.publish(Topics.DeviceTokens, [
+        {
+          key: MessageKeys.device('acme', 'ios-app', evil.device_id),
+          event: deviceTokenEvents.pushCapabilityChanged(evil, 1000, { user_id: '-zed' }),
+        },
+        {
+          key: MessageKeys.device('acme', 'ios-app', evil.device_id),
+          event: tokenAssigned(evil, '-zed', 'apns-evil-token'),
+        },
+      ]);
+      await service.waitUntilApplied(AUDIENCE_GROUP);
+      const response = await exportSegment({ filter: { not: { user_ids: [] } } }).set('Accept', 'text/csv');
+      expect(response.status).toBe(200);
+      expect(response.headers['content-type']).toContain('text/csv');
+      expect(response.text).not.toContain('apns-');
+      const [header, ...rows] = parseCsv(response.text);
+      expect(header).toEqual([
+        'external_id',
+        'push_subscribe',
+        'push_opted_in_at',
+        'push_enabled',
+        'foreground_push_enabled',
+        'background_push_enabled',
+        'ios_push_reachable',
+        'android_push_reachable',
+        'web_push_reachable',
+        'push_tokens',
+      ]);
+      const byId = Object.fromEntries(rows.map((row) => [row[0], row]));
+      expect(Object.keys(byId).sort()).toEqual(["'-zed", 'ann', 'kim', 'lee']);
+      expect(byId.kim).toEqual([
+        'kim',
+        'subscribed',
+        '',
+        'true',
+        'true',
+        'true',
+        'true',
+        'false',
+        'false',
+        'ios-app:ios:iphone:foreground',
+      ]);
+      // lee holds the shared phone with notifications off (DENIED): background only, not push enabled.
+      expect(byId.lee.slice(3)).toEqual([
+        'false',
+        'false',
+        'true',
+        'false',
+        'false',
+        'false',
+        'ios-app:ios:shared:background',
+      ]);
+      // A user id and a device id a client chose cannot become formulas; the comma and quotes survive the quoting.
+      expect(byId["'-zed"][9]).toBe('ios-app:ios:=evil,"phone":foreground');
+      const globexRows = parseCsv(
+        (await exportSegment({ filter: { push_enabled: true } }, globex).set('Accept', 'text/csv')).text,
+      );
+      expect(globexRows.map((row) => row[0])).toEqual(['external_id', 'kim']);
+    });
+
+    it('metrics: sizes served by source and export users by format are on /metrics', async () => {
+      await size({ filter: { push_enabled: true } });
+      const metrics = (await service.http().get('/metrics')).text;
+      expect(metrics).toMatch(/segmentation_sizes_served_total\{source="(index|sql)"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/segmentation_export_users_total\{format="ndjson"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/segmentation_export_users_total\{format="csv"[^}]*\} [1-9]/);
+      expect(metrics).toMatch(/segmentation_index_build_seconds_count[^ ]* [1-9]/);
+      expect(metrics).toMatch(/segmentation_index_users\{workspace_id="acme"[^}]*\} [1-9]/);
+    });
+
     it('§5: a bad filter is a 400 naming its path, before any line', async () => {
       const response = await exportSegment({
         filter: { and: [{ platform: 'ios' }, { push_enabled_for_app: 'nope' }] },

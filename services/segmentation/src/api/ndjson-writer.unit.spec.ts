@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeNdjson } from './ndjson-writer';
+import { writeLines, writeNdjson } from './ndjson-writer';
 
 /** A reader that takes one chunk every few milliseconds, with a small buffer. */
 function slowReader(received: string[]) {
@@ -63,5 +63,26 @@ describe('NDJSON export writer', () => {
     }
     await writeNdjson(users(), out);
     expect(produced).toBeLessThan(10);
+  });
+
+  it('export/segment (CSV and NDJSON): lines are gathered into chunks of at most the high-water mark, none lost', async () => {
+    const chunks: string[] = [];
+    const out = new Writable({
+      highWaterMark: 1024,
+      write(chunk, _encoding, callback) {
+        chunks.push(String(chunk));
+        setImmediate(callback);
+      },
+    });
+    async function* lines() {
+      for (let i = 0; i < 1000; i++) yield `row-${i},x\r\n`;
+    }
+    expect(await writeLines(lines(), out)).toBe(1000);
+    out.end();
+    await new Promise((resolve) => out.on('finish', resolve));
+    expect(chunks.join('')).toBe(Array.from({ length: 1000 }, (_, i) => `row-${i},x\r\n`).join(''));
+    // About 12 bytes a line: some 12 writes of ~1 KiB, not 1000 writes of a line each.
+    expect(chunks.length).toBeLessThan(20);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(1024 + 20);
   });
 });
