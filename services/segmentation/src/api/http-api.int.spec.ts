@@ -255,17 +255,23 @@ describe('segmentation HTTP API (real Kafka and Postgres)', () => {
       let quoted = false;
       for (let i = 0; i < text.length; i++) {
         const c = text[i];
-        if (quoted) {
-          if (c === '"' && text[i + 1] === '"') ((field += '"'), i++);
-          else if (c === '"') quoted = false;
-          else field += c;
-        } else if (c === '"') quoted = true;
-        else if (c === ',') (record.push(field), (field = ''));
-        else if (c === '\r' && text[i + 1] === '\n') {
+        if (quoted && c === '"' && text[i + 1] === '"') {
+          field += '"';
+          i += 1;
+        } else if (quoted && c === '"') quoted = false;
+        else if (quoted || (c !== '"' && c !== ',' && c !== '\r')) field += c;
+        else if (c === '"') quoted = true;
+        else if (c === ',') {
+          record.push(field);
+          field = '';
+        } else {
+          expect(text[i + 1]).toBe('\n'); // a bare CR outside quotes is no record end
           record.push(field);
           records.push(record);
-          ((record = []), (field = ''), i++);
-        } else field += c;
+          record = [];
+          field = '';
+          i += 1;
+        }
       }
       expect(field === '' && record.length === 0).toBe(true); // the last record ended with CRLF
       return records;
