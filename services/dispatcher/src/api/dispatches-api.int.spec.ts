@@ -1,10 +1,11 @@
 import { Topics } from '@push/contracts';
 import { eventually, serviceUnderTest } from '@push/testing';
-import { dispatcherService } from '../service';
+import { dispatcherServiceSendingThrough } from '../service';
+import { RecordingProviderModule } from '../test-support/recording-push-provider';
 
 jest.setTimeout(60_000);
 
-const service = serviceUnderTest(dispatcherService, {
+const service = serviceUnderTest(dispatcherServiceSendingThrough(RecordingProviderModule), {
   topics: [
     Topics.DispatchRequests,
     Topics.DispatchOutcomes,
