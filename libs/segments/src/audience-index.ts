@@ -1,5 +1,6 @@
 import { reachability, type SegmentSize, type TokenPlatform, type UserView } from './evaluate';
 import type { SegmentFilter } from './filter';
+import { UserIdTable } from './user-id-table';
 
 /** A set of user ordinals, one bit each; its capacity grows (`resize`) as ordinals are appended. */
 export class Bitset {
@@ -81,9 +82,8 @@ const PLATFORM = { ios: 'IOS', android: 'ANDROID', web: 'WEB' } as const;
  * synchronous, so a reader in the same event loop never sees half of one.
  */
 export class AudienceIndex {
-  /** `userIds[i]` is the user of ordinal `i` (also of users no longer known: their bits are all clear). */
-  readonly userIds: string[];
-  private readonly ordinals = new Map<string, number>();
+  /** The users' ids and ordinals (also of users no longer known: their bits are all clear). */
+  private readonly ordinals = new UserIdTable();
   private readonly all: Bitset;
   private readonly pushEnabled: Bitset;
   private readonly foreground: Bitset;
@@ -95,7 +95,6 @@ export class AudienceIndex {
 
   constructor(users: readonly UserView[]) {
     const bits = () => new Bitset(users.length);
-    this.userIds = [];
     this.all = bits();
     this.pushEnabled = bits();
     this.foreground = bits();
@@ -104,7 +103,7 @@ export class AudienceIndex {
     this.platform = { IOS: bits(), ANDROID: bits(), WEB: bits() };
     this.reachable = { IOS: bits(), ANDROID: bits(), WEB: bits() };
     for (const user of users) {
-      if (this.ordinals.has(user.user_id)) throw new Error(`user ${user.user_id} is indexed twice`);
+      if (this.ordinals.get(user.user_id) !== undefined) throw new Error(`user ${user.user_id} is indexed twice`);
       this.put(this.append(user.user_id), user);
     }
   }
@@ -114,16 +113,31 @@ export class AudienceIndex {
     return this.all.count();
   }
 
+  /** `userIds[i]` is the user of ordinal `i` (users no longer known included) — an array made on each call. */
+  get userIds(): readonly string[] {
+    return Array.from({ length: this.ordinals.size }, (_, i) => this.ordinals.idAt(i));
+  }
+
+  /** The user of ordinal `i` (of a `select`'s members). */
+  userIdAt(i: number): string {
+    return this.ordinals.idAt(i);
+  }
+
   /** The apps that have a foreground-enabled token of some user indexed (G1's sets), in no order. */
   get apps(): string[] {
     return [...this.foregroundForApp.keys()];
   }
 
-  /** The bytes the bitsets take (the user-id array and its ordinal map come on top, about 100 bytes a user). */
+  /** The bytes the bitsets take. */
   get bitsetBytes(): number {
     let bytes = 0;
     for (const set of this.sets()) bytes += set.bytes;
     return bytes;
+  }
+
+  /** The bytes the index's typed arrays take: the bitsets and the user-id table (about 25 bytes a user + the ids). */
+  get byteLength(): number {
+    return this.bitsetBytes + this.ordinals.byteLength;
   }
 
   /**
@@ -195,9 +209,7 @@ export class AudienceIndex {
 
   /** A new ordinal for the user; every set grows by half when full, so appends cost O(1) amortized. */
   private append(userId: string): number {
-    const i = this.userIds.length;
-    this.userIds.push(userId);
-    this.ordinals.set(userId, i);
+    const i = this.ordinals.add(userId);
     if (i >= this.all.size) {
       const capacity = Math.max(i + 1, Math.ceil(this.all.size * 1.5), 64);
       for (const set of this.sets()) set.resize(capacity);

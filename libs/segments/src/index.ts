@@ -1,3 +1,4 @@
 export * from './filter';
 export * from './evaluate';
 export * from './audience-index';
+export * from './user-id-table';
