@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type {
   DeliveryStatus,
+  DispatchOptions,
+  DispatchRequestEvent,
+  DispatchRequested,
   DeviceDeliveryEvent,
   DeviceTokenEvent,
   DispatchOutcomeEvent,
   FailureCategory,
   Platform,
+  PushMessage,
   PushPermission,
   SdkDeviceEvent,
   SdkUserEvent,
@@ -272,6 +276,17 @@ export const deviceTokenEvents = {
       },
     };
   },
+  /** The app was opened on the device: a session newer than any before (D4: the user's last active device). */
+  deviceSessionRecorded(
+    device: DeviceRef,
+    at: number,
+    options: { platform?: Platform; user_id?: string | null } = {},
+  ): DeviceTokenEvent {
+    return {
+      type: 'DeviceSessionRecorded',
+      data: tokenRegistryBase(device, at, options.platform ?? 'IOS', options.user_id ?? null),
+    };
+  },
   /** The device registered its current token again (B2). */
   tokenRenewed(
     device: DeviceRef,
@@ -366,3 +381,55 @@ const outcomeBase = (
   user_id: options.user_id ?? null,
   platform: options.platform ?? 'IOS',
 });
+
+/** An audience of `dispatchEvents.dispatchRequested`, without Avro's namespaced union wrapper. */
+export type DispatchAudienceSpec =
+  { user_ids: string[] } | { filter_json: string } | { app_id: string; device_id: string };
+
+/** Builders of dispatch requests (`dispatch.requests.v1`), as the campaign service publishes them. */
+export const dispatchEvents = {
+  /**
+   * A `DispatchRequested` of `workspace_id` to `audience`; defaults: a visible push ("Hello" / "World", no data,
+   * HIGH priority), default options (D1 eligibility, every app), no campaign, `occurred_at` now.
+   */
+  dispatchRequested(
+    dispatch_id: string,
+    workspace_id: string,
+    audience: DispatchAudienceSpec,
+    options: { message?: Partial<PushMessage>; options?: Partial<DispatchOptions>; at?: number } = {},
+  ): DispatchRequestEvent {
+    const record: DispatchRequested['audience'] =
+      'user_ids' in audience
+        ? { 'push.dispatch.UserAudience': { user_ids: audience.user_ids } }
+        : 'filter_json' in audience
+          ? { 'push.dispatch.SegmentAudience': { filter_json: audience.filter_json } }
+          : { 'push.dispatch.DeviceAudience': { app_id: audience.app_id, device_id: audience.device_id } };
+    return {
+      type: 'DispatchRequested',
+      data: {
+        dispatch_id,
+        workspace_id,
+        campaign_id: null,
+        occurred_at: options.at ?? Date.now(),
+        audience: record,
+        message: {
+          title: 'Hello',
+          body: 'World',
+          data: {},
+          silent: false,
+          ttl_seconds: null,
+          collapse_key: null,
+          priority: 'HIGH',
+          ...options.message,
+        },
+        options: {
+          include_unsubscribed: false,
+          transactional: false,
+          last_active_device_only: false,
+          app_ids: [],
+          ...options.options,
+        },
+      },
+    };
+  },
+};
