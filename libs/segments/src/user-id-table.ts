@@ -14,6 +14,9 @@ export class UserIdTable {
   private slots = new Int32Array(128);
   private count = 0;
   private readonly encoder = new TextEncoder();
+  private scratch = new Uint8Array(256);
+  private scratchLength = 0;
+  private scratchHash = 0;
   private readonly decoder = new TextDecoder();
 
   get size(): number {
@@ -22,37 +25,49 @@ export class UserIdTable {
 
   /** The ordinal of `id`, or undefined. */
   get(id: string): number | undefined {
-    const encoded = this.encoder.encode(id);
-    const hash = hashOf(encoded);
-    const mask = this.slots.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot];
-      if (entry === 0) return undefined;
-      const i = entry - 1;
-      if (this.hashes[i] === hash && this.equals(i, encoded)) return i;
-    }
+    const entry = this.slots[this.probe(id)];
+    return entry === 0 ? undefined : entry - 1;
   }
 
   /** The ordinal of `id`, appended when new. */
   add(id: string): number {
-    const known = this.get(id);
-    if (known !== undefined) return known;
-    const encoded = this.encoder.encode(id);
+    const slot = this.probe(id); // leaves the id's UTF-8 bytes in the scratch buffer
+    if (this.slots[slot] !== 0) return this.slots[slot] - 1;
+    const length = this.scratchLength;
     const i = this.count;
     if (i >= this.hashes.length) {
       this.hashes = grown(this.hashes, this.hashes.length * 2);
       this.starts = grown(this.starts, this.hashes.length + 1);
     }
-    if (this.bytesUsed + encoded.length > this.bytes.length)
-      this.bytes = grown(this.bytes, Math.max(this.bytes.length * 2, this.bytesUsed + encoded.length));
-    this.bytes.set(encoded, this.bytesUsed);
-    this.bytesUsed += encoded.length;
+    if (this.bytesUsed + length > this.bytes.length)
+      this.bytes = grown(this.bytes, Math.max(this.bytes.length * 2, this.bytesUsed + length));
+    this.bytes.set(this.scratch.subarray(0, length), this.bytesUsed);
+    this.bytesUsed += length;
     this.starts[i + 1] = this.bytesUsed;
-    this.hashes[i] = hashOf(encoded);
+    this.hashes[i] = this.scratchHash;
     this.count += 1;
     if (this.count * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    else this.place(i);
+    else this.slots[slot] = i + 1;
     return i;
+  }
+
+  /**
+   * The slot holding `id`, or the empty slot where it would go. Encodes the id into the scratch buffer (no allocation
+   * per call) and leaves its length and hash there for `add`.
+   */
+  private probe(id: string): number {
+    if (id.length * 3 > this.scratch.length) this.scratch = new Uint8Array(id.length * 3);
+    const length = this.encoder.encodeInto(id, this.scratch).written;
+    let hash = 0x811c9dc5; // FNV-1a over the UTF-8 bytes
+    for (let k = 0; k < length; k++) hash = Math.imul(hash ^ this.scratch[k], 0x01000193);
+    hash >>>= 0;
+    this.scratchLength = length;
+    this.scratchHash = hash;
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot];
+      if (entry === 0 || (this.hashes[entry - 1] === hash && this.equals(entry - 1, length))) return slot;
+    }
   }
 
   /** The id of ordinal `i`. */
@@ -66,10 +81,11 @@ export class UserIdTable {
     return this.bytes.byteLength + this.starts.byteLength + this.hashes.byteLength + this.slots.byteLength;
   }
 
-  private equals(i: number, encoded: Uint8Array): boolean {
+  /** Whether the id of ordinal `i` is the `length` bytes in the scratch buffer. */
+  private equals(i: number, length: number): boolean {
     const start = this.starts[i];
-    if (this.starts[i + 1] - start !== encoded.length) return false;
-    for (let k = 0; k < encoded.length; k++) if (this.bytes[start + k] !== encoded[k]) return false;
+    if (this.starts[i + 1] - start !== length) return false;
+    for (let k = 0; k < length; k++) if (this.bytes[start + k] !== this.scratch[k]) return false;
     return true;
   }
 
@@ -84,13 +100,6 @@ export class UserIdTable {
     this.slots = new Int32Array(capacity);
     for (let i = 0; i < this.count; i++) this.place(i);
   }
-}
-
-/** FNV-1a over the UTF-8 bytes. */
-function hashOf(bytes: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (let k = 0; k < bytes.length; k++) hash = Math.imul(hash ^ bytes[k], 0x01000193);
-  return hash >>> 0;
 }
 
 function grown<T extends Uint8Array | Uint32Array>(array: T, length: number): T {
