@@ -103,6 +103,25 @@ function logOrder(a: LoggedEvent, b: LoggedEvent): number {
   return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
+/**
+ * Of records of the same millisecond, causes before effects: the SDK's or provider's fact, then bounce-processor's
+ * decision, token-registry's, subscription-state's (each owner publishes with its cause's `occurred_at`).
+ */
+const TOPIC_RANK: readonly string[] = [
+  Topics.DeviceEvents,
+  Topics.UserEvents,
+  Topics.DispatchRequests,
+  Topics.DispatchOutcomes,
+  Topics.DeviceDelivery,
+  Topics.DeviceTokens,
+  Topics.UserSubscriptions,
+];
+
+function causalOrder(a: LoggedEvent, b: LoggedEvent): number {
+  const rank = TOPIC_RANK.indexOf(a.topic) - TOPIC_RANK.indexOf(b.topic);
+  return rank !== 0 ? rank : a.timestamp - b.timestamp || logOrder(a, b);
+}
+
 function emptyDevice(event: LoggedEvent): DeviceAsOf {
   const data = event.data as unknown as { workspace_id: string; app_id: string; device_id: string };
   return {
@@ -252,7 +271,7 @@ export function foldAsOf(records: readonly LoggedEvent[], subject: AsOfSubject, 
       if (deviceKey !== null && keys.has(deviceKey)) return true;
       return userKey !== null && e.key === userKey;
     })
-    .sort((a, b) => a.data.occurred_at - b.data.occurred_at || logOrder(a, b));
+    .sort((a, b) => a.data.occurred_at - b.data.occurred_at || causalOrder(a, b));
   const byDevice = (a: DeviceAsOf, b: DeviceAsOf) =>
     a.app_id === b.app_id ? (a.device_id < b.device_id ? -1 : 1) : a.app_id < b.app_id ? -1 : 1;
   return {
