@@ -94,13 +94,13 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
       },
     });
     new Gauge({
-      name: 'segmentation_index_bitset_bytes',
-      help: "Bytes of a workspace's index bitsets (its user ids and their ordinal map come on top, about 100 bytes a user)",
+      name: 'segmentation_index_bytes',
+      help: "Bytes of a workspace's index: its bitsets and its user-id table (typed arrays, outside the JS heap)",
       labelNames: ['workspace_id'],
       registers: [registry],
       collect() {
         this.reset();
-        for (const [workspace_id, { index }] of current) this.set({ workspace_id }, index.bitsetBytes);
+        for (const [workspace_id, { index }] of current) this.set({ workspace_id }, index.byteLength);
       },
     });
   }
