@@ -4,6 +4,7 @@ export * from './producer';
 export * from './outbox/outbox';
 export * from './projection/projection';
 export * from './projection/projection-runner';
+export * from './projection/replay';
 export * from './projection/dead-letter';
 export * from './metrics/bus-metrics';
 export * from './migrations/event-bus-tables';

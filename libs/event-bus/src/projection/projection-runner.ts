@@ -10,6 +10,7 @@ import { EventProducer, RawMessage } from '../producer';
 import { DeadLetterCode, deadLetter } from './dead-letter';
 import { ConsumedEvent, Projection, RejectedEventError } from './projection';
 import { Assessment, RefusalReason, StoredPosition, assessPartition, messageDigest, sameMessage } from './log-identity';
+import { ReplayOptions } from './replay';
 import { failureKind, retryDelayMs } from './retry-delay';
 
 /** How a runner consumes. Every field has a default: `DEFAULT_CONSUMER_SETTINGS`. */
@@ -78,6 +79,8 @@ export interface ProjectionRunnerOptions<T extends TopicName> extends Partial<Co
   retry?: { initialMs: number; maxMs: number };
   /** The schema versions messages are read with (default: every version under schemas/). */
   schemas?: SchemaRegistry;
+  /** Replay mode (a rebuild beside the live service): nothing published, nothing applied beyond the bound. */
+  replay?: ReplayOptions;
 }
 
 /** The options' consumer settings, each one not given taken from `DEFAULT_CONSUMER_SETTINGS`. */
@@ -190,6 +193,13 @@ export class ProjectionRunner<T extends TopicName> {
   private draining: Promise<void> | undefined;
   private outboxTimer: NodeJS.Timeout | undefined;
   private reassessTimer: NodeJS.Timeout | undefined;
+  /** Replay mode: the bound (next offsets by `<contract topic>:<partition>`), as last read. */
+  private replayBound = new Map<string, string>();
+  /** Replay mode: partitions paused at their bound (by physical key), with the offset to go on from. */
+  private readonly atBound = new Map<string, string>();
+  /** Replay mode: partitions resumed after waiting at their bound, until a batch fetched from that offset arrives. */
+  private readonly resumeAt = new Map<string, string>();
+  private replayTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProjectionRunnerOptions<T>) {
     this.projection = options.projection;
@@ -201,7 +211,7 @@ export class ProjectionRunner<T extends TopicName> {
     this.consumer = this.kafka.consumer({
       // The deployment's prefix isolates its consumer group too: two deployments (or test runs) sharing a cluster
       // would otherwise be one group, and a member of one would be handed, and never apply, the other's partitions.
-      groupId: this.prefix + options.projection.groupId,
+      groupId: this.prefix + (options.replay?.consumerGroup ?? options.projection.groupId),
       maxWaitTimeInMs: this.settings.maxWaitTimeInMs,
       minBytes: this.settings.minBytes,
       maxBytesPerPartition: this.settings.maxBytesPerPartition,
@@ -266,8 +276,11 @@ export class ProjectionRunner<T extends TopicName> {
       throw new Error(`the runner of ${this.projection.groupId} is ${this.phase}: start it once`);
     this.phase = 'starting';
     try {
-      await this.producer.connect();
-      await this.drainOutbox();
+      if (this.options.replay) await this.refreshReplayBound();
+      else {
+        await this.producer.connect();
+        await this.drainOutbox();
+      }
       await this.loadStoredPositions();
       await this.runConsumer();
     } catch (error) {
@@ -277,9 +290,12 @@ export class ProjectionRunner<T extends TopicName> {
       throw error;
     }
     if (this.stopped()) return;
-    this.outboxTimer = setInterval(() => {
-      if (this.outboxPending) void this.drainOutbox();
-    }, OUTBOX_RETRY_MS);
+    if (this.options.replay)
+      this.replayTimer = setInterval(() => void this.refreshReplayBound(), this.options.replay.refreshMs ?? 500);
+    else
+      this.outboxTimer = setInterval(() => {
+        if (this.outboxPending) void this.drainOutbox();
+      }, OUTBOX_RETRY_MS);
     this.reassessTimer = setInterval(() => {
       if (this.refused.size > 0) this.reassessRefused();
     }, REASSESS_REFUSED_MS);
@@ -291,8 +307,9 @@ export class ProjectionRunner<T extends TopicName> {
     this.phase = 'stopped';
     clearInterval(this.outboxTimer);
     clearInterval(this.reassessTimer);
+    clearInterval(this.replayTimer);
     await this.consumer.disconnect();
-    await this.drainOutbox();
+    if (!this.options.replay) await this.drainOutbox();
     if (this.ownsProducer) await this.producer.disconnect();
   }
 
@@ -346,9 +363,11 @@ export class ProjectionRunner<T extends TopicName> {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-    const consumable = batch.messages.length === 0 ? null : await this.consumable(payload);
+    const gated = batch.messages.length === 0 ? null : await this.consumable(payload);
+    if (gated === null) return;
+    if (gated.length < batch.messages.length) resolveOffset(batch.messages[0].offset);
+    const consumable = this.options.replay ? this.withinReplayBound(batch, gated) : gated;
     if (consumable === null) return;
-    if (consumable.length < batch.messages.length) resolveOffset(batch.messages[0].offset);
     const topic = batch.topic.slice(this.prefix.length) as T;
     const { groupId } = this.projection;
     const perTransaction = this.settings.maxEventsPerTransaction;
@@ -584,8 +603,9 @@ export class ProjectionRunner<T extends TopicName> {
           }
         }
         const published = valid.length > 0 ? ((await this.projection.apply(valid, tx)) ?? []) : [];
-        for (const event of published) outbox.push(this.producer.encode(event));
-        const write = outbox.length > 0 ? await writeOutbox(tx, outbox) : null;
+        // A replay publishes nothing: the live service published these outputs and dead letters (or holds them).
+        if (!this.options.replay) for (const event of published) outbox.push(this.producer.encode(event));
+        const write = outbox.length > 0 && !this.options.replay ? await writeOutbox(tx, outbox) : null;
         const position: StoredPosition = {
           nextOffset,
           clusterId: this.clusterId ?? null,
@@ -741,6 +761,9 @@ export class ProjectionRunner<T extends TopicName> {
   private onAssignment(assignment: Record<string, number[]>): void {
     // Pausing outlives assignments in kafkajs: every partition starts unpaused, and a refusal pauses it again.
     for (const key of [...this.refused.keys()]) this.clearRefusal(key, false);
+    // So does a replay's wait at the bound: each partition starts from its stored position and is cut there again.
+    this.atBound.clear();
+    this.resumeAt.clear();
     const topicPartitions = Object.entries(assignment).map(([topic, partitions]) => ({ topic, partitions }));
     this.whileConsuming(() => this.consumer.resume(topicPartitions));
     this.gates = new Map();
@@ -908,6 +931,60 @@ export class ProjectionRunner<T extends TopicName> {
         this.consumer.resume(Object.entries(back).map(([topic, numbers]) => ({ topic, partitions: numbers }))),
       );
     });
+  }
+
+  /**
+   * Replay mode: the messages of a batch below the partition's bound. The first message at the bound pauses the
+   * partition there (batches fetched before the pause took effect are dropped) until the bound moves past it; then the
+   * partition resumes from that offset, and batches are applied again only from a fetch that started there — so
+   * nothing beyond the bound is applied, and nothing below it skipped.
+   */
+  private withinReplayBound(batch: EachBatchPayload['batch'], messages: KafkaMessage[]): KafkaMessage[] | null {
+    const key = `${batch.topic}:${batch.partition}`;
+    if (this.atBound.has(key)) return null;
+    const resumeAt = this.resumeAt.get(key);
+    if (resumeAt !== undefined) {
+      const fetchedFrom = (batch as unknown as { fetchedOffset?: string }).fetchedOffset ?? batch.messages[0].offset;
+      if (BigInt(fetchedFrom) !== BigInt(resumeAt)) {
+        this.whileConsuming(() =>
+          this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resumeAt }),
+        );
+        return null;
+      }
+      this.resumeAt.delete(key);
+    }
+    const bound = BigInt(this.replayBound.get(`${batch.topic.slice(this.prefix.length)}:${batch.partition}`) ?? '0');
+    const within = messages.filter((m) => BigInt(m.offset) < bound);
+    if (within.length < messages.length) {
+      const next = messages[within.length].offset;
+      this.atBound.set(key, next);
+      this.whileConsuming(() => this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]));
+    }
+    return within;
+  }
+
+  /** Replay mode: reads the bound again and resumes the partitions it has moved past. */
+  private async refreshReplayBound(): Promise<void> {
+    const replay = this.options.replay as ReplayOptions;
+    try {
+      this.replayBound = new Map(await replay.bound());
+    } catch (error) {
+      // At start this fails the start (retried by the caller); later the last bound read stays in force.
+      if (this.phase === 'starting') throw error;
+      this.log.warn({ err: error }, 'could not read the replay bound; keeping the last one');
+      return;
+    }
+    for (const [key, next] of [...this.atBound]) {
+      const [topic, partition] = splitKey(key);
+      const bound = BigInt(this.replayBound.get(`${topic.slice(this.prefix.length)}:${partition}`) ?? '0');
+      if (bound <= BigInt(next)) continue;
+      this.atBound.delete(key);
+      this.resumeAt.set(key, next);
+      this.whileConsuming(() => {
+        this.consumer.seek({ topic, partition, offset: next });
+        this.consumer.resume([{ topic, partitions: [partition] }]);
+      });
+    }
   }
 
   private seek(topic: string, partition: number, offset: string, gate: PartitionGate): void {

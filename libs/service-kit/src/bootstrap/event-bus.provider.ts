@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { TopicName } from '@push/contracts';
-import { EventProducer, Projection, ProjectionRunner } from '@push/event-bus';
+import { EventProducer, Projection, ProjectionRunner, ReplayOptions, readReplayBound } from '@push/event-bus';
 import type { ServiceConfig } from '../config/load-config';
 import { HealthChecks, ProbeResult } from '../health/health-checks';
 import { ProjectionTransport } from '../projection/projection-transport';
@@ -192,6 +192,7 @@ export class ServiceEventBus implements OnApplicationBootstrap {
         producer: this.producer,
         topicPrefix: this.config.topicPrefix,
         ...this.config.consumer,
+        replay: this.replayOf(projection.groupId),
       });
       const log = this.logger.child({ group: projection.groupId });
       const start = new BackgroundStart(
@@ -205,6 +206,20 @@ export class ServiceEventBus implements OnApplicationBootstrap {
     }
     const provisioned = this.provisioning?.run() ?? Promise.resolve();
     for (const { start } of this.runners) void provisioned.then(() => start.run());
+  }
+
+  /**
+   * Replay mode (the replay CLI's rebuild/verify, see @push/event-bus `ReplayOptions`): a consumer group of its own
+   * beside the live service's, and the bound from the file the CLI keeps up to date.
+   */
+  private replayOf(groupId: string): ReplayOptions | undefined {
+    const replay = this.config.replay;
+    if (!replay) return undefined;
+    this.logger.warn({ group: groupId, boundFile: replay.boundFile }, 'replay mode: publishing nothing, bounded');
+    return {
+      consumerGroup: `${groupId}.replay.${replay.id}`,
+      bound: () => readReplayBound(replay.boundFile, groupId),
+    };
   }
 
   private async startRunner(runner: ProjectionRunner<TopicName>, log: Logger): Promise<void> {

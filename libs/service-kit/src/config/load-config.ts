@@ -37,6 +37,11 @@ export interface ServiceConfig {
   topicPrefix: string;
   /** How the service's projections consume: the `CONSUMER_*` variables (see `ConsumerSettings` in @push/event-bus). */
   consumer: ServiceConsumerSettings;
+  /**
+   * Replay mode (`EVENT_BUS_REPLAY_BOUND_FILE` and `EVENT_BUS_REPLAY_ID`, set by the replay CLI's rebuild and verify,
+   * never by hand): the projections publish nothing and apply nothing beyond the bound file's offsets. Null normally.
+   */
+  replay: { boundFile: string; id: string } | null;
 }
 
 /** The consumer settings a service takes from its environment; the others keep event-bus's defaults. */
@@ -145,6 +150,12 @@ function baseSchema(serviceName: ServiceName) {
     // Kafka refuses a session timeout outside group.min/max.session.timeout.ms (defaults 6000 and 1800000).
     CONSUMER_SESSION_TIMEOUT_MS: integer(6000, 1_800_000).prefault(consumerDefault('sessionTimeoutMs')),
     CONSUMER_HEARTBEAT_INTERVAL_MS: integer(100, 600_000).prefault(consumerDefault('heartbeatIntervalMs')),
+    EVENT_BUS_REPLAY_BOUND_FILE: z.string().trim().min(1).optional(),
+    EVENT_BUS_REPLAY_ID: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"')
+      .optional(),
   });
 }
 
@@ -169,6 +180,12 @@ function consumerTimingProblems(v: {
   ];
 }
 
+/** The replay variables go together: half a replay mode would publish, or consume in the live service's group. */
+function replayProblems(v: { EVENT_BUS_REPLAY_BOUND_FILE?: string; EVENT_BUS_REPLAY_ID?: string }): string[] {
+  if ((v.EVENT_BUS_REPLAY_BOUND_FILE === undefined) === (v.EVENT_BUS_REPLAY_ID === undefined)) return [];
+  return ['EVENT_BUS_REPLAY_BOUND_FILE and EVENT_BUS_REPLAY_ID: expected both or neither (the replay CLI sets them)'];
+}
+
 /**
  * The one configuration loader of every service: validates the environment and fails fast with a message that
  * names each bad variable. `extra` adds service-specific variables (zod shape over the raw strings); `env` is for
@@ -182,7 +199,7 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
   const base = baseSchema(serviceName).safeParse(emptyAsUnset(env));
   const more = z.object(extra ?? ({} as Extra)).safeParse(emptyAsUnset(env));
   const problems = [
-    ...(base.success ? consumerTimingProblems(base.data) : describe(base.error)),
+    ...(base.success ? [...consumerTimingProblems(base.data), ...replayProblems(base.data)] : describe(base.error)),
     ...(more.success ? [] : describe(more.error)),
   ];
   if (!base.success || !more.success || problems.length > 0) throw new ConfigError(problems);
@@ -207,6 +224,10 @@ export function loadConfig<Extra extends z.ZodRawShape = Record<never, never>>(
       sessionTimeoutMs: v.CONSUMER_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: v.CONSUMER_HEARTBEAT_INTERVAL_MS,
     },
+    replay:
+      v.EVENT_BUS_REPLAY_BOUND_FILE !== undefined && v.EVENT_BUS_REPLAY_ID !== undefined
+        ? { boundFile: v.EVENT_BUS_REPLAY_BOUND_FILE, id: v.EVENT_BUS_REPLAY_ID }
+        : null,
     extra: more.data as z.infer<z.ZodObject<Extra>>,
   };
 }

@@ -150,4 +150,20 @@ describe('loadConfig', () => {
     expect(loadConfig('token-registry', extra, { BATCH_SIZE: '50' }).extra.BATCH_SIZE).toBe(50);
     expect(() => loadConfig('token-registry', extra, { BATCH_SIZE: 'many' })).toThrow(/BATCH_SIZE: expected digits/);
   });
+  it('replay mode (the replay CLI): off by default; the bound file and the replay id go together', () => {
+    expect(loadConfig('token-registry', undefined, {}).replay).toBeNull();
+    expect(
+      loadConfig('token-registry', undefined, { EVENT_BUS_REPLAY_BOUND_FILE: '/tmp/b.json', EVENT_BUS_REPLAY_ID: 'r1' })
+        .replay,
+    ).toEqual({ boundFile: '/tmp/b.json', id: 'r1' });
+    expect(() => loadConfig('token-registry', undefined, { EVENT_BUS_REPLAY_BOUND_FILE: '/tmp/b.json' })).toThrow(
+      'EVENT_BUS_REPLAY_BOUND_FILE and EVENT_BUS_REPLAY_ID: expected both or neither',
+    );
+    expect(() =>
+      loadConfig('token-registry', undefined, {
+        EVENT_BUS_REPLAY_BOUND_FILE: '/tmp/b.json',
+        EVENT_BUS_REPLAY_ID: 'a b',
+      }),
+    ).toThrow(/EVENT_BUS_REPLAY_ID: expected letters/);
+  });
 });
