@@ -42,6 +42,8 @@ interface Registered {
 interface SessionState {
   jwt: string | null;
   iat: number;
+  /** The connection's token was answered ExpiredProviderToken: a new one is expected at once. */
+  mayRefresh: boolean;
 }
 
 /**
@@ -96,6 +98,8 @@ export class FakeApns extends FakeServer {
     const token = match?.[1] ?? '';
     const refused = this.check(req, token, body);
     const answer = refused ?? this.answers.answerFor(token);
+    const session = req.stream.session && this.state.get(req.stream.session);
+    if (session && answer.reason === 'ExpiredProviderToken') session.mayRefresh = true;
     let payload: unknown = null;
     if (Buffer.isBuffer(body) && body.length > 0)
       try {
@@ -155,11 +159,13 @@ export class FakeApns extends FakeServer {
     const session = req.stream.session;
     if (session) {
       const state = this.state.get(session);
-      if (!state) this.state.set(session, { jwt, iat: claims.iat });
+      if (!state) this.state.set(session, { jwt, iat: claims.iat, mayRefresh: false });
       else if (state.jwt !== jwt) {
-        if (claims.iat - state.iat < MIN_REFRESH_S) return { status: 429, reason: 'TooManyProviderTokenUpdates' };
+        if (claims.iat - state.iat < MIN_REFRESH_S && !state.mayRefresh)
+          return { status: 429, reason: 'TooManyProviderTokenUpdates' };
         state.jwt = jwt;
         state.iat = claims.iat;
+        state.mayRefresh = false;
       }
     }
     return null;

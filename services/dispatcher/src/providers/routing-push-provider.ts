@@ -1,0 +1,147 @@
+import type { Credential } from 'firebase-admin/app';
+import type { PushMessage } from '@push/contracts';
+import { Provider } from '@push/providers';
+import type { AppConfig } from '@push/service-kit';
+import { AppLane, PlatformSender, ProviderClosedError, WarnLogger } from './app-lane';
+import { ApnsSender } from './apns-sender';
+import { FcmSender } from './fcm-sender';
+import { ProviderMetrics } from './provider-metrics';
+import { ProviderSettings } from './provider-settings';
+import type { PushProvider, PushTarget, SendResult } from './push-provider';
+import { WebPushSender } from './web-push-sender';
+
+export interface RoutingPushProviderOptions {
+  settings: ProviderSettings;
+  metrics: ProviderMetrics;
+  logger: WarnLogger;
+  /** A CA to trust besides Node's, for the three providers (tests; a process uses NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+  /** The FCM credential of an app (tests); default its service account file or Google's application default. */
+  fcmCredential?: (app: AppConfig) => Credential | undefined;
+  now?: () => number;
+}
+
+const PROVIDER_OF = { ios: 'APNS', android: 'FCM', web: 'WEB_PUSH' } as const satisfies Record<string, Provider>;
+
+const keyOf = (app: AppConfig) => `${app.workspace_id}\u0000${app.app_id}`;
+
+/**
+ * The dispatcher's `PushProvider`: one lane per app (its provider client, concurrency, rate limit, retries and
+ * pause), chosen by the app's platform — APNs for ios, FCM for android, Web Push for web. A lane is made on the app's
+ * first send; one that cannot be made (an unreadable key file, a bad key) fails the app's devices as CONFIGURATION,
+ * logged once, and is tried again after the pause.
+ */
+export class RoutingPushProvider implements PushProvider {
+  private readonly lanes = new Map<string, AppLane<unknown>>();
+  private readonly broken = new Map<string, { reason: string; until: number }>();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RoutingPushProviderOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async send(app: AppConfig, message: PushMessage, targets: readonly PushTarget[]): Promise<SendResult[]> {
+    if (this.closed) throw new ProviderClosedError();
+    if (targets.length === 0) return [];
+    const lane = this.laneOf(app);
+    if (typeof lane === 'string') {
+      const provider = PROVIDER_OF[app.platform];
+      return targets.map(() => {
+        const result: SendResult = { kind: 'failed', category: 'CONFIGURATION', reason: lane };
+        this.options.metrics.result(provider, result);
+        return result;
+      });
+    }
+    return lane.send(message, targets);
+  }
+
+  /** The app's lane, or why it cannot have one. */
+  private laneOf(app: AppConfig): AppLane<unknown> | string {
+    const key = keyOf(app);
+    const lane = this.lanes.get(key);
+    if (lane) return lane;
+    const broken = this.broken.get(key);
+    if (broken && broken.until > this.now()) return broken.reason;
+    try {
+      const created = new AppLane(
+        app,
+        this.senderOf(app),
+        this.laneSettings(app),
+        this.options.metrics,
+        this.options.logger,
+        this.now,
+      );
+      this.lanes.set(key, created);
+      this.broken.delete(key);
+      return created;
+    } catch (error) {
+      // The message names the file or setting, never a key's content (node-apn's and firebase-admin's errors do not).
+      const reason = `cannot use the app's ${PROVIDER_OF[app.platform]} settings: ${(error as Error).message}`;
+      this.broken.set(key, { reason, until: this.now() + this.options.settings.pauseMs });
+      this.options.metrics.paused(PROVIDER_OF[app.platform], app.workspace_id, app.app_id);
+      this.options.logger.warn(
+        { provider: PROVIDER_OF[app.platform], workspace_id: app.workspace_id, app_id: app.app_id, reason },
+        "configuration error: the app's provider client cannot be made, its sends fail as CONFIGURATION",
+      );
+      return reason;
+    }
+  }
+
+  private senderOf(app: AppConfig): PlatformSender<unknown> {
+    const { settings, ca } = this.options;
+    switch (app.platform) {
+      case 'ios':
+        return new ApnsSender(app, {
+          connections: settings.apnsConnections,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          ca,
+          now: this.now,
+        }) as PlatformSender<unknown>;
+      case 'android':
+        return new FcmSender(app, {
+          sessions: settings.fcmSessions,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          ca,
+          credential: this.options.fcmCredential?.(app),
+        }) as PlatformSender<unknown>;
+      case 'web':
+        return new WebPushSender(app, {
+          concurrency: settings.webPushConcurrency,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          vapidValidityS: settings.vapidValidityS,
+          ca,
+          now: this.now,
+        }) as PlatformSender<unknown>;
+      default: {
+        const never: never = app.platform;
+        throw new Error(`unknown platform ${String(never)}`);
+      }
+    }
+  }
+
+  private laneSettings(app: AppConfig) {
+    const s = this.options.settings;
+    const concurrency =
+      app.platform === 'ios' ? s.apnsConcurrency : app.platform === 'android' ? s.fcmConcurrency : s.webPushConcurrency;
+    return {
+      concurrency,
+      ratePerMinute: s.ratePerMinute,
+      pauseMs: s.pauseMs,
+      maxAttempts: s.maxAttempts,
+      retryBaseMs: s.retryBaseMs,
+      retryMaxMs: s.retryMaxMs,
+    };
+  }
+
+  /** The reason an app's provider is paused, or null (tests, health). */
+  pausedBy(app: AppConfig): string | null {
+    return this.lanes.get(keyOf(app))?.pausedBy() ?? this.broken.get(keyOf(app))?.reason ?? null;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.lanes.values()].map((lane) => lane.close()));
+    this.lanes.clear();
+  }
+}
