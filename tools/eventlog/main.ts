@@ -141,6 +141,92 @@ program
       );
   });
 
+/** The service's own configuration (DATABASE_URL, KAFKA_BROKERS, KAFKA_TOPIC_PREFIX), as the service reads it. */
+async function serviceTarget(service: string, o: { serviceMain?: string; nodeArgs?: string; timeout?: string }) {
+  const { loadConfig } = await import('@push/service-kit');
+  const config = loadConfig(service as (typeof SERVICES)[number]);
+  return {
+    service,
+    main: o.serviceMain,
+    nodeArgs: o.nodeArgs === undefined ? undefined : o.nodeArgs.split(/\s+/).filter(Boolean),
+    databaseUrl: config.databaseUrl,
+    kafkaBrokers: config.kafkaBrokers,
+    topicPrefix: config.topicPrefix,
+    timeoutMs: o.timeout === undefined ? undefined : Number(parseNonNegative(o.timeout, '--timeout')) * 1000,
+    say: (line: string) => process.stderr.write(`${line}\n`),
+  };
+}
+
+const serviceArgument = (command: Command) =>
+  command
+    .argument(
+      '<service>',
+      `one of ${SERVICES.join(', ')} (its DATABASE_URL, KAFKA_BROKERS and KAFKA_TOPIC_PREFIX are read from the environment)`,
+    )
+    .option(
+      '--service-main <file>',
+      'the built service (default: dist/services/<service>/src/main.js, from npm run build)',
+    )
+    .option('--node-args <flags>', "the service's Node flags (default: deploy/service-node-options)")
+    .option(
+      '--timeout <seconds>',
+      'longest wait for the replay to catch up, or for the live service to stop (default 1800)',
+    )
+    .option('--json', 'the result as JSON on stdout');
+
+const checkService = (service: string) => {
+  if (!(SERVICES as readonly string[]).includes(service))
+    throw new UsageError(`<service>: expected one of ${SERVICES.join(', ')}, got ${JSON.stringify(service)}`);
+};
+
+serviceArgument(
+  program
+    .command('rebuild')
+    .description(
+      "replay the service's topics from the beginning into a fresh database (its own code in replay mode: nothing published), then switch the service to it: stop it, let the rebuild reach exactly its offsets, rename the databases, start it. Events published meanwhile are applied after the switch; none is lost or published twice",
+    ),
+)
+  .option(
+    '--pid <pids...>',
+    'the live service processes to stop (SIGTERM) at the switch; without, the CLI waits until they are stopped',
+  )
+  .option('--start', 'start the service on the rebuilt read model after the switch (detached; log: --log)')
+  .option('--log <file>', 'log file of the started service (default .data/logs/<service>.log)')
+  .option('--drop-old', 'drop the previous read model after the switch (default: kept as <name>_before_rebuild_<time>)')
+  .action(async (service: string, o) => {
+    checkService(service);
+    const pids = (o.pid ?? []).map((p: string) => Number(parseNonNegative(p, '--pid')));
+    const { rebuild } = await import('./rebuild/rebuild');
+    const summary = await rebuild({
+      ...(await serviceTarget(service, o)),
+      pids,
+      start: Boolean(o.start),
+      logFile: o.log,
+      dropOld: Boolean(o.dropOld),
+    });
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(summary)}\n`
+        : `rebuilt ${service}: "${summary.database}" applied ${summary.applied} messages; ${summary.outboxCopied} unpublished output(s) carried over${summary.previousDatabase ? `; previous read model kept as "${summary.previousDatabase}"` : ''}${summary.startedPid ? `; started (pid ${summary.startedPid})` : ''}\n`,
+    );
+  });
+
+serviceArgument(
+  program
+    .command('verify')
+    .description(
+      "rebuild the read model aside into a scratch database up to the live read model's offsets (one snapshot of it), compare them table by table and row by row (not the event bus's tables, not serial columns), report the differences (0 expected), drop the scratch database",
+    ),
+)
+  .option('--ignore-table <tables...>', 'leave these tables out of the comparison too')
+  .action(async (service: string, o) => {
+    checkService(service);
+    const { verify, renderVerify } = await import('./rebuild/verify');
+    const report = await verify({ ...(await serviceTarget(service, o)), ignoreTables: o.ignoreTable ?? [] });
+    process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : renderVerify(report));
+    if (report.differences > 0) process.exitCode = EXIT.DIFFERENCES;
+  });
+
 /** Runs a parser whose error is the user's (a malformed value): a usage error naming the option. */
 function usage<T>(parse: () => T, option: string): T {
   try {
@@ -149,8 +235,6 @@ function usage<T>(parse: () => T, option: string): T {
     throw new UsageError(`${option}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
-
-export { SERVICES };
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -1,0 +1,402 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { ALL_EVENT_TOPICS, MessageKeys, SdkDeviceEvent, TopicName, Topics, decodeEvent } from '@push/contracts';
+import { EventProducer, OutgoingEvent } from '@push/event-bus';
+import {
+  createTestTopics,
+  deleteTestTopics,
+  deviceEvents,
+  deviceTokenEvents,
+  dropDatabase,
+  eventually,
+  messageCount,
+  readMessages,
+  testBrokers,
+  testServerUrl,
+  uniqueDatabaseUrl,
+  uniqueTopicPrefix,
+  userEvents,
+} from '@push/testing';
+import { REPO_ROOT, runCli } from '../testing/run-cli';
+import { freePort } from './replay-process';
+
+jest.setTimeout(240_000);
+
+/** The services built as `npm run build` builds them, into a folder of this test's own (others may rebuild dist/). */
+const build = join(REPO_ROOT, '.data', `eventlog-test-${randomUUID().slice(0, 8)}`);
+const logs = mkdtempSync(join(tmpdir(), 'eventlog-rebuild-'));
+
+beforeAll(() => {
+  execFileSync(
+    join(REPO_ROOT, 'node_modules/.bin/swc'),
+    ['services', 'libs', '-d', build, '--config-file', '.swcrc', '--ignore', '**/*.spec.ts', '--quiet'],
+    { cwd: REPO_ROOT, stdio: 'inherit' },
+  );
+});
+
+afterAll(() => {
+  rmSync(build, { recursive: true, force: true });
+  rmSync(logs, { recursive: true, force: true });
+});
+
+interface Deployment {
+  service: 'token-registry' | 'subscription-state';
+  prefix: string;
+  databaseUrl: string;
+  env: Record<string, string>;
+  producer: EventProducer;
+  live?: ChildProcess;
+  startedPid?: number;
+}
+
+async function deployment(service: Deployment['service']): Promise<Deployment> {
+  const prefix = uniqueTopicPrefix(`eventlog-${service}`);
+  await createTestTopics(prefix, ALL_EVENT_TOPICS, 3);
+  const databaseUrl = uniqueDatabaseUrl(`eventlog_${service}`);
+  const env = {
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: testBrokers().join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_TOPIC_PARTITIONS: '3',
+    PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    API_KEYS: 'key=acme',
+    LOG_LEVEL: 'warn',
+  };
+  const producer = new EventProducer({
+    brokers: testBrokers(),
+    clientId: `eventlog-${service}-test`,
+    topicPrefix: prefix,
+  });
+  return { service, prefix, databaseUrl, env, producer };
+}
+
+const mainOf = (service: string) => join(build, 'services', service, 'src/main.js');
+
+function startLive(d: Deployment): ChildProcess {
+  const log = openSync(join(logs, `${d.service}-live.log`), 'a');
+  const child = spawn(process.execPath, [mainOf(d.service)], {
+    env: { ...process.env, ...d.env },
+    stdio: ['ignore', log, log],
+  });
+  d.live = child;
+  return child;
+}
+
+const cli = (d: Deployment, ...args: string[]) => runCli([...args, '--service-main', mainOf(d.service)], d.env);
+
+async function query<R>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Messages of `topic` the read model has applied (its stored next offsets summed; the topic holds nothing else). */
+async function applied(d: Deployment, topic: TopicName): Promise<number> {
+  const rows = await query<{ n: string }>(
+    d.databaseUrl,
+    'select coalesce(sum(next_offset), 0)::text as n from consumer_offsets where topic = $1',
+    [topic],
+  ).catch(() => [{ n: '0' }]);
+  return Number(rows[0].n);
+}
+
+async function waitApplied(d: Deployment, topics: TopicName[]): Promise<void> {
+  for (const topic of topics) {
+    const count = await messageCount(d.prefix + topic);
+    await eventually(
+      async () => (await applied(d, topic)) === count,
+      90_000,
+      `${d.service} applied ${count} of ${topic}`,
+    );
+  }
+}
+
+/** The event ids published on an output topic: a republished output would show as the same id twice. */
+async function publishedIds(d: Deployment, topic: TopicName): Promise<string[]> {
+  const count = await messageCount(d.prefix + topic);
+  const messages = await readMessages(d.prefix + topic, count, 60_000);
+  return messages.map((m) => (decodeEvent(topic, m.value as Buffer).data as { event_id: string }).event_id);
+}
+
+async function teardown(d: Deployment): Promise<void> {
+  d.live?.kill('SIGTERM');
+  if (d.startedPid) {
+    try {
+      process.kill(d.startedPid, 'SIGTERM');
+    } catch {
+      // Already gone.
+    }
+    await eventually(
+      () => {
+        try {
+          process.kill(d.startedPid as number, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      30_000,
+      'the started service to stop',
+    ).catch(() => undefined);
+  }
+  await d.producer.disconnect();
+  const name = decodeURIComponent(new URL(d.databaseUrl).pathname.slice(1));
+  for (const row of await query<{ datname: string }>(
+    testServerUrl(),
+    'select datname from pg_database where datname like $1',
+    [`${name}%`],
+  ))
+    await dropDatabase(testServerUrl(row.datname));
+  await deleteTestTopics(d.prefix);
+}
+
+/** Publishes a stream of SDK device events in the background until stopped; resolves with how many it published. */
+function keepPublishing(d: Deployment, make: (i: number) => OutgoingEvent[]): { stop: () => Promise<number> } {
+  let running = true;
+  let published = 0;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const events = make(i);
+      for (const e of events) await d.producer.publish(e.topic, [{ key: e.key, event: e.event } as never]);
+      published += events.length;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return published;
+    },
+  };
+}
+
+const ws = 'acme';
+const T0 = Date.UTC(2026, 10, 1);
+
+/**
+ * Device i's life: registers (as user u<i>), starts sessions, changes user (to w<i> and back), logs out, sometimes
+ * uninstalls. Each user is only ever on one device, so the read model does not depend on how the partitions
+ * interleave (which device names a user first is order-dependent in token-registry: see the README's limits).
+ */
+function deviceLife(i: number, step: number): SdkDeviceEvent {
+  const device = { workspace_id: ws, app_id: i % 2 ? 'ios-app' : 'android-app', device_id: `device-${i}` };
+  const platform = i % 2 ? 'IOS' : 'ANDROID';
+  const at = T0 + step * 60_000 + i;
+  switch (step % 6) {
+    case 0:
+      return deviceEvents.tokenRegistered(device, at, `token-${i}-${step}-${'x'.repeat(40)}`, {
+        platform,
+        user_id: `u${i}`,
+      });
+    case 1:
+      return deviceEvents.sessionStarted(device, at, {
+        platform,
+        user_id: `u${i}`,
+        permission: step % 4 ? 'AUTHORIZED' : 'DENIED',
+      });
+    case 2:
+      return deviceEvents.changeUser(device, at, step % 12 === 2 ? `w${i}` : `u${i}`);
+    case 3:
+      return deviceEvents.pushPermissionChanged(device, at, 'AUTHORIZED', { platform });
+    case 4:
+      return i % 5 === 0 ? deviceEvents.appUninstalled(device, at) : deviceEvents.userLoggedOut(device, at);
+    default:
+      return deviceEvents.tokenRegistered(device, at, `token-${i}-${'y'.repeat(40)}`, { platform, user_id: null });
+  }
+}
+
+const sdk = (event: SdkDeviceEvent): OutgoingEvent => ({
+  topic: Topics.DeviceEvents,
+  key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+  event,
+});
+
+describe('eventlog rebuild and verify: token-registry, its real process', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deployment('token-registry');
+    startLive(d);
+    const events: OutgoingEvent[] = [];
+    for (let step = 0; step < 6; step++) for (let i = 0; i < 40; i++) events.push(sdk(deviceLife(i, step)));
+    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
+    await waitApplied(d, [Topics.DeviceEvents]);
+  });
+  afterAll(() => teardown(d));
+
+  it('verify rebuilds aside and finds 0 differences table by table, then drops its scratch database', async () => {
+    const run = await cli(d, 'verify', 'token-registry');
+    expect(run.stderr).not.toContain('Error');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verify token-registry: 240 messages applied by both read models');
+    expect(run.stdout).toMatch(/devices: \d+ live rows, \d+ rebuilt rows, no differences/);
+    expect(run.stdout).toMatch(/token_changelog: [1-9]\d* live rows, [1-9]\d* rebuilt rows, no differences/);
+    expect(run.stdout).toContain('0 difference(s)');
+    const name = decodeURIComponent(new URL(d.databaseUrl).pathname.slice(1));
+    expect(
+      await query(testServerUrl(), 'select 1 from pg_database where datname like $1', [`${name}_verify_%`]),
+    ).toEqual([]);
+  });
+
+  it('verify reports a difference when the live read model was changed behind the log’s back (exit 4)', async () => {
+    await query(d.databaseUrl, "update devices set user_id = 'mallory' where device_id = 'device-3'");
+    const run = await cli(d, 'verify', 'token-registry', '--json');
+    expect(run.code).toBe(4);
+    const report = JSON.parse(run.stdout);
+    expect(report.differences).toBe(2);
+    expect(report.tables.find((t: { table: string }) => t.table === 'devices')).toMatchObject({
+      onlyLive: 1,
+      onlyRebuilt: 1,
+    });
+    expect(run.stdout).toContain('mallory');
+    // Tokens never appear whole, even in a difference.
+    expect(run.stdout).not.toMatch(/token-3-\d+-x{40}/);
+  });
+
+  it('rebuild while events keep arriving: the service switches to the rebuilt read model, loses none and republishes nothing', async () => {
+    const outputsBefore = await publishedIds(d, Topics.DeviceTokens);
+    expect(new Set(outputsBefore).size).toBe(outputsBefore.length);
+    let batch = 0;
+    const traffic = keepPublishing(d, () => {
+      const step = 6 + (batch++ % 12);
+      return Array.from({ length: 10 }, (_, i) => sdk(deviceLife(i + 40 * (batch % 2), step)));
+    });
+    const run = await cli(
+      d,
+      'rebuild',
+      'token-registry',
+      '--pid',
+      String(d.live?.pid),
+      '--start',
+      '--json',
+      '--log',
+      join(logs, 'started.log'),
+    );
+    const published = await traffic.stop();
+    expect(run.stderr).toContain('caught up with the live read model');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    d.startedPid = summary.startedPid;
+    expect(summary).toMatchObject({
+      service: 'token-registry',
+      previousDatabase: expect.stringContaining('_before_rebuild_'),
+    });
+    expect(d.live?.exitCode ?? d.live?.signalCode).not.toBeNull();
+    expect(published).toBeGreaterThan(0);
+
+    // Every event is applied by the service on the rebuilt read model, those published during the switch included.
+    await waitApplied(d, [Topics.DeviceEvents]);
+    expect(await applied(d, Topics.DeviceEvents)).toBe(240 + published);
+    // The hand-made change is gone: the rebuilt read model is the log's.
+    expect(await query(d.databaseUrl, "select 1 from devices where user_id = 'mallory'")).toEqual([]);
+    // No output twice: the replay published nothing, and the switch lost none of the live service's.
+    const outputs = await publishedIds(d, Topics.DeviceTokens);
+    expect(new Set(outputs).size).toBe(outputs.length);
+    expect(outputs.length).toBeGreaterThan(outputsBefore.length);
+    // And it equals a rebuild of its own log.
+    const again = await cli(d, 'verify', 'token-registry');
+    expect(again.stdout).toContain('0 difference(s)');
+    expect(again.code).toBe(0);
+  });
+});
+
+describe('eventlog rebuild and verify: subscription-state, its real process', () => {
+  let d: Deployment;
+  const userEvent = (user: number, step: number): OutgoingEvent => {
+    const states = ['SUBSCRIBED', 'OPTED_IN', 'UNSUBSCRIBED'] as const;
+    return {
+      topic: Topics.UserEvents,
+      key: MessageKeys.user(ws, `user-${user}`),
+      event: userEvents.pushSubscriptionSet(
+        { workspace_id: ws, user_id: `user-${user}` },
+        T0 + step * 1000 + user,
+        states[(user + step) % 3],
+        'SDK',
+      ),
+    };
+  };
+  /** Users known only from one device of token-registry's records: first seen, then authorized (S1, S3). */
+  const deviceRecords = (user: number, at: number): OutgoingEvent[] => {
+    const device = { workspace_id: ws, app_id: 'ios-app', device_id: `phone-of-${user}` };
+    const key = MessageKeys.device(ws, 'ios-app', device.device_id);
+    return [
+      { topic: Topics.DeviceTokens, key, event: deviceTokenEvents.userFirstSeen(device, at, `dev-user-${user}`) },
+      {
+        topic: Topics.DeviceTokens,
+        key,
+        event: deviceTokenEvents.pushCapabilityChanged(device, at + 1, {
+          user_id: `dev-user-${user}`,
+          previous_permission: 'NOT_DETERMINED',
+        }),
+      },
+    ];
+  };
+  beforeAll(async () => {
+    d = await deployment('subscription-state');
+    startLive(d);
+    const events: OutgoingEvent[] = [];
+    for (let step = 0; step < 4; step++) for (let u = 0; u < 30; u++) events.push(userEvent(u, step));
+    for (let u = 0; u < 30; u++) events.push(...deviceRecords(u, T0 + u));
+    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
+    await waitApplied(d, [Topics.UserEvents, Topics.DeviceTokens]);
+  });
+  afterAll(() => teardown(d));
+
+  it('verify finds 0 differences', async () => {
+    const run = await cli(d, 'verify', 'subscription-state');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verify subscription-state: 180 messages applied by both read models');
+    expect(run.stdout).toMatch(/user_subscriptions: 60 live rows, 60 rebuilt rows, no differences/);
+    expect(run.stdout).toMatch(/subscription_history: [1-9]\d* live rows, [1-9]\d* rebuilt rows, no differences/);
+    expect(run.stdout).toContain('0 difference(s)');
+  });
+
+  it('rebuild while preferences keep arriving loses none and republishes no subscription record', async () => {
+    const outputsBefore = await publishedIds(d, Topics.UserSubscriptions);
+    let step = 4;
+    const traffic = keepPublishing(d, () => {
+      step++;
+      return Array.from({ length: 10 }, (_, u) => userEvent(u + (step % 3) * 10, step));
+    });
+    const run = await cli(
+      d,
+      'rebuild',
+      'subscription-state',
+      '--pid',
+      String(d.live?.pid),
+      '--start',
+      '--json',
+      '--log',
+      join(logs, 'started-ss.log'),
+    );
+    const published = await traffic.stop();
+    expect(run.code).toBe(0);
+    d.startedPid = JSON.parse(run.stdout).startedPid;
+    await waitApplied(d, [Topics.UserEvents]);
+    expect(await applied(d, Topics.UserEvents)).toBe(120 + published);
+    const outputs = await publishedIds(d, Topics.UserSubscriptions);
+    expect(new Set(outputs).size).toBe(outputs.length);
+    expect(outputs.length).toBeGreaterThan(outputsBefore.length);
+    const again = await cli(d, 'verify', 'subscription-state');
+    expect(again.stdout).toContain('0 difference(s)');
+  });
+
+  it('refuses the dispatcher (it sends pushes from its read model) and an unknown service', async () => {
+    const dispatcher = await runCli(['rebuild', 'dispatcher'], d.env);
+    expect(dispatcher.code).toBe(1);
+    expect(dispatcher.stderr).toContain('dispatcher cannot be rebuilt by replay');
+    const unknown = await runCli(['verify', 'billing'], d.env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('<service>: expected one of token-registry');
+    expect(readFileSync(join(logs, 'started-ss.log'), 'utf8')).not.toContain('"level":50');
+  });
+});
