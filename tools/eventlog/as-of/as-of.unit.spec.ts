@@ -163,7 +163,7 @@ describe('as-of: the fold over the owners’ published records', () => {
 });
 
 describe('as-of: the sentences a support agent reads', () => {
-  it('reachable on iOS through the iPhone; not on Android because notifications are off', () => {
+  it('G6: reachable on iOS through the iPhone; not on Android because notifications are off (foreground as token-registry published it)', () => {
     const answer = explain(foldAsOf(history, userKim, at(20)));
     expect(answer.summary).toBe('kim is reachable on iOS');
     expect(answer.platforms.map((p) => p.sentence)).toEqual([
@@ -172,7 +172,7 @@ describe('as-of: the sentences a support agent reads', () => {
     ]);
   });
 
-  it('not reachable on iOS: token invalidated by APNs Unregistered at the time of the bounce', () => {
+  it('G6: not reachable on iOS: token invalidated by APNs Unregistered at the time of the bounce', () => {
     const answer = explain(foldAsOf(history, userKim, at(31)));
     expect(answer.summary).toBe('kim is not reachable on any platform');
     expect(answer.platforms[0].sentence).toBe(
@@ -181,7 +181,7 @@ describe('as-of: the sentences a support agent reads', () => {
     expect(answer.verdicts.find((v) => v.device.device_id === 'phone')?.because?.type).toBe('TokenInvalidated');
   });
 
-  it('suppressed after two bounces, uninstalled, unsubscribed: each says why and when', () => {
+  it('G6: suppressed after two bounces, uninstalled, unsubscribed: each says why and when', () => {
     const suppressed = [
       ...history.slice(0, 5),
       ...log([
@@ -223,7 +223,7 @@ describe('as-of: the sentences a support agent reads', () => {
     expect(answer.subscription).toBe('subscription unsubscribed (rest) since 2026-12-01T10:10:00Z');
   });
 
-  it('no device known, an anonymous device: said so', () => {
+  it('T4: an anonymous device is in no user’s audience; a user with no device is said so', () => {
     expect(explain(foldAsOf(history, { kind: 'user', workspace_id: ws, user_id: 'ann' }, at(90))).summary).toBe(
       'ann is not reachable: no device of this user was known by 2026-12-01T10:30:00Z',
     );
