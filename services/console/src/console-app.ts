@@ -3,10 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { json } from 'express';
+import { json, urlencoded } from 'express';
 import { AppsFile, HttpErrorFilter, createLogger } from '@push/service-kit';
 import { AppsController } from './apps/apps.controller';
 import type { ConsoleConfig } from './config';
+import { ExportController } from './export/export.controller';
 import { ForwardController } from './forward/forward.controller';
 import { securityHeaders } from './security/security-headers';
 import { SessionController } from './session/session.controller';
@@ -36,7 +37,7 @@ export async function createConsoleApp(config: ConsoleConfig): Promise<NestExpre
     );
 
   @Module({
-    controllers: [HealthController, SessionController, AppsController, ForwardController],
+    controllers: [HealthController, SessionController, AppsController, ExportController, ForwardController],
     providers: [
       { provide: CONSOLE_CONFIG, useValue: config },
       { provide: CONSOLE_APPS, useValue: AppsFile.load(config.appsConfigPath) },
@@ -54,6 +55,8 @@ export async function createConsoleApp(config: ConsoleConfig): Promise<NestExpre
   app.disable('x-powered-by');
   app.use(securityHeaders);
   app.use('/session', json({ limit: '4kb' }));
+  // A filter of 10,000 user ids (§5's limit) fits.
+  app.use('/console/export.csv', urlencoded({ extended: false, limit: '2mb' }));
   app.useStaticAssets(staticDir, { index: 'index.html', fallthrough: true });
   app.useGlobalFilters(new HttpErrorFilter());
   app.enableShutdownHooks();

@@ -6,6 +6,7 @@ let csrfToken: string | null = null;
 export const setCsrfToken = (token: string | null): void => {
   csrfToken = token;
 };
+export const currentCsrfToken = (): string | null => csrfToken;
 
 /** A service's (or the console's) error answer: `message`, and `issues` naming each field of a 400. */
 export class ApiError extends Error {

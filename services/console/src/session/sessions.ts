@@ -30,15 +30,18 @@ export class Sessions {
     response.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/' });
   }
 
-  /** The request's session (401 without one); a state-changing request also needs its CSRF header (403). */
-  require(request: Request): Session & { csrfToken: string } {
+  /**
+   * The request's session (401 without one); a state-changing request also needs the session's CSRF token (403): in
+   * its header, or — for a form the browser submits itself, which cannot set headers — the one given.
+   */
+  require(request: Request, formCsrfToken?: string): Session & { csrfToken: string } {
     const sealed = cookieValue(request.headers.cookie, SESSION_COOKIE);
     const session = this.seal.open(sealed);
     if (!session || !sealed) throw new UnauthorizedException('not signed in: sign in with an API key');
     if (!SAFE_METHODS.has(request.method)) {
       refuseOtherOrigin(request);
       const header = request.headers[CSRF_HEADER];
-      if (!this.seal.csrfMatches(sealed, typeof header === 'string' ? header : undefined))
+      if (!this.seal.csrfMatches(sealed, typeof header === 'string' ? header : formCsrfToken))
         throw new ForbiddenException(`${CSRF_HEADER}: missing or not this session's; reload the console`);
     }
     return { ...session, csrfToken: this.seal.csrfTokenOf(sealed) };

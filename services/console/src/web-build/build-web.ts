@@ -26,7 +26,8 @@ export async function buildWeb(outDir = BUILT_STATIC_DIR): Promise<WebBuild> {
     legalComments: 'none',
     logLevel: 'warning',
   });
-  for (const file of ['index.html', 'app.css']) copyFileSync(join(WEB_SOURCES, file), join(outDir, file));
+  for (const file of ['index.html', 'app.css', 'favicon.svg'])
+    copyFileSync(join(WEB_SOURCES, file), join(outDir, file));
   const js = readFileSync(join(outDir, 'app.js'));
   return { outDir: resolve(outDir), jsBytes: js.length, jsGzippedBytes: gzipSync(js, { level: 9 }).length };
 }

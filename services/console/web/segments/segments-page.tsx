@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, request, sendJson, serviceUrl } from '../api';
+import { ApiError, currentCsrfToken, sendJson, serviceUrl } from '../api';
 import { useAppIds } from '../app-names';
 import { formatCount } from '../format';
 import {
@@ -122,29 +122,40 @@ export function SegmentsPage() {
     }
   };
 
+  /**
+   * The filter is checked (and its size shown) first, so that a bad one is a message at its field; then a form
+   * submission downloads segmentation's CSV stream straight to disk (the console pipes it through).
+   */
   const exportCsv = async () => {
     const sent = current();
     if (!sent) return;
-    setExported('Exporting…');
     setProblems(NO_PROBLEMS);
+    let checked: Size;
     try {
-      const response = await request(serviceUrl('segmentation', '/users/export/segment'), {
-        method: 'POST',
-        body: { filter: sent.filter },
-        accept: 'text/csv',
-      });
-      const blob = await response.blob();
-      const link = document.createElement('a');
-      link.href = URL.createObjectURL(blob);
-      link.download = 'segment-users.csv';
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-      const rows = (await blob.text()).split('\n').filter((line) => line !== '').length - 1;
-      setExported(`Exported ${formatCount(rows)} users to segment-users.csv.`);
+      checked = await sendJson<Size>('POST', serviceUrl('segmentation', '/segments/size'), { filter: sent.filter });
     } catch (error) {
       setExported(null);
-      failed(error, sent.fields);
+      return failed(error, sent.fields);
     }
+    setSize(checked);
+    const form = document.createElement('form');
+    form.method = 'POST';
+    form.action = '/console/export.csv';
+    form.hidden = true;
+    for (const [name, value] of [
+      ['filter', JSON.stringify(sent.filter)],
+      ['csrf_token', currentCsrfToken() ?? ''],
+    ]) {
+      const input = document.createElement('input');
+      input.type = 'hidden';
+      input.name = name;
+      input.value = value;
+      form.append(input);
+    }
+    document.body.append(form);
+    form.submit();
+    form.remove();
+    setExported(`Exporting ${formatCount(checked.total)} users to segment-users.csv…`);
   };
 
   const describedBy = (field: FormField) => (problems.byField[field] ? `${field}-problem` : undefined);
