@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource, type QueryRunner } from 'typeorm';
-import { AudienceIndex, type SegmentFilter, type SegmentSize } from '@push/segments';
+import { AudienceIndex, indexRow, type IndexRow, type SegmentFilter, type SegmentSize } from '@push/segments';
 import { loadUserViews, userViewPages } from './audience-queries';
 import { segmentSizeSql } from './segment-size-sql';
 
@@ -63,7 +63,7 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
   ) {
     options ??= {};
     this.refreshIntervalMs = options.refreshIntervalMs ?? 500;
-    this.maxPatchUsers = options.maxPatchUsers ?? 200_000;
+    this.maxPatchUsers = options.maxPatchUsers ?? 100_000;
     this.served = new Counter({
       name: 'segmentation_sizes_served_total',
       help: 'POST /segments/size answers, by where they came from: the index, or the exact SQL while it is built',
@@ -223,16 +223,17 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
       }
       decide('patch');
       const ids = changed.map((c) => c.user_id);
-      const views = [];
+      // Each page's views made into the index's compact rows at once: a large catch-up holds ~100 bytes a user.
+      const rows: IndexRow[] = [];
       for (let from = 0; from < ids.length; from += PATCH_PAGE) {
         const page = await loadUserViews(runner, workspaceId, ids.slice(from, from + PATCH_PAGE));
-        views.push(...page.values());
+        for (const view of page.values()) rows.push(indexRow(view));
       }
-      const known = new Set(views.map((v) => v.user_id));
+      const known = new Set(rows.map((r) => r.user_id));
       const apps = new Set(await appsOf(runner, workspaceId));
       // Synchronous from here: a size answered in between sees the index wholly before or wholly after.
       indexed.index.patch(
-        views,
+        rows,
         ids.filter((id) => !known.has(id)),
       );
       this.current.set(workspaceId, { index: indexed.index, version, apps });
