@@ -6,5 +6,6 @@ module.exports = {
     '<rootDir>/libs/*/jest.config.js',
     '<rootDir>/services/*/jest.config.js',
     '<rootDir>/tools/jest.config.js',
+    '<rootDir>/deploy/local/jest.config.js',
   ],
 };

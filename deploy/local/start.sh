@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # `npm start`: the whole platform on this machine without Docker — a real Kafka broker (unless KAFKA_BROKERS is
-# set), the Postgres at DATABASE_URL (default local), and the five services built and started. Each service creates
-# its database, runs its migrations and provisions its topics at start. Ctrl-C / SIGTERM stops everything.
+# set), the Postgres at DATABASE_URL (default local; where none answers and DATABASE_URL is unset, an embedded one with
+# its data in .data/postgres, see postgres.sh), the five services built and started, and the console on port 3000.
+# Each service creates its database, runs its migrations and provisions its topics at start. Ctrl-C / SIGTERM stops
+# everything this script started.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-services=(token-registry subscription-state segmentation dispatcher bounce-processor)
-ports=(3001 3002 3003 3004 3005)
+services=(token-registry subscription-state segmentation dispatcher bounce-processor console)
+ports=(3001 3002 3003 3004 3005 3000)
 logs="$root/.data/logs"
 export API_KEYS="${API_KEYS:-demo-key=demo}"
 
 pids=()
 started_kafka=false
+started_postgres=false
 stopping=false
 shutdown() {
   $stopping && return; stopping=true
@@ -20,6 +23,7 @@ shutdown() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if $started_kafka; then bash deploy/local/kafka.sh stop; fi
+  if $started_postgres; then bash deploy/local/postgres.sh stop; fi
 }
 trap shutdown EXIT
 trap 'exit 130' INT
@@ -29,10 +33,15 @@ if [[ -z "${KAFKA_BROKERS:-}" ]] && ! bash deploy/local/kafka.sh status >/dev/nu
   bash deploy/local/kafka.sh start
   started_kafka=true
 fi
-bash deploy/local/postgres.sh
+if ! bash deploy/local/postgres.sh status >/dev/null 2>&1; then
+  bash deploy/local/postgres.sh start
+  started_postgres=true
+fi
 
 echo "building…"
 npm run --silent build >/dev/null 2>&1 || npm run build
+# The console's front end: one esbuild bundle into dist/services/console/public.
+node dist/services/console/src/web-build/main.js
 
 mkdir -p "$logs"
 # Each service's heap budget (deploy/service-node-options, see README "Memory"); SERVICE_NODE_OPTIONS overrides it.
@@ -64,6 +73,8 @@ The platform is up (Kafka ${KAFKA_BROKERS:-127.0.0.1:9092}, logs in .data/logs/)
   dispatcher           http://127.0.0.1:3004
   bounce-processor     http://127.0.0.1:3005
 API key for workspace '${API_KEYS#*=}': $key   (set API_KEYS=key=workspace,... to choose your own)
+
+The console: http://127.0.0.1:3000   — sign in with the API key $key
 
 Try:
   curl -s http://127.0.0.1:3001/health

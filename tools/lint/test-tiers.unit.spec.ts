@@ -1,5 +1,5 @@
 // Jest finds tests by the tier in their file name (jest.preset.js): *.unit.spec.ts, *.int.spec.ts, *.e2e.spec.ts, under
-// a jest project (libs/*, services/*, tools). A spec named or placed otherwise would silently never run.
+// a jest project (libs/*, services/*, tools, deploy/local). A spec named or placed otherwise would silently never run.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -20,7 +20,7 @@ describe('test files', () => {
     const files = specFiles(root);
     expect(files.length).toBeGreaterThan(0);
     const misplaced = files.filter(
-      (file) => !/^(libs\/[^/]+|services\/[^/]+|tools)\/.*\.(unit|int|e2e)\.spec\.ts$/.test(file),
+      (file) => !/^(libs\/[^/]+|services\/[^/]+|tools|deploy\/local)\/.*\.(unit|int|e2e)\.spec\.ts$/.test(file),
     );
     expect(misplaced).toEqual([]);
   });
