@@ -32,7 +32,7 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
 const counters = (fakes: FakeProviders) => ({
   apns: fakes.apns.counters.toJSON(),
   fcm: { ...fakes.fcm.counters.toJSON(), tokenRequests: fakes.fcm.tokenRequests },
-  webPush: fakes.webPush.counters.toJSON(),
+  webPush: { ...fakes.webPush.counters.toJSON(), decrypted: fakes.webPush.decrypted },
 });
 
 /**

@@ -39,6 +39,7 @@ interface Options {
   latencyMs: number;
   jitterMs: number;
   keepLast: number;
+  webPushDecryptEvery: number;
   topic: string;
   projectId: string;
   reuse: boolean;
@@ -54,6 +55,12 @@ const program = new Command('fake-providers')
   .option('--admin-port <port>', 'admin endpoint (HTTP): counters, answers, latency, subscriptions', port, 8440)
   .option('--latency-ms <ms>', 'fixed latency of every answer', nonNegative, 0)
   .option('--jitter-ms <ms>', 'random extra latency, uniform 0…ms', nonNegative, 0)
+  .option(
+    '--web-push-decrypt-every <n>',
+    'decrypt one web push in n (1: all; a benchmark may sample, the decryption costs the fake what encryption costs the sender)',
+    (v) => Math.max(1, Math.floor(nonNegative(v))),
+    1,
+  )
   .option('--keep-last <n>', 'requests kept decoded per fake', (v) => Math.floor(nonNegative(v)), 1000)
   .option('--topic <bundle id>', 'the apns-topic the APNs key may push to', 'com.example.app')
   .option('--project-id <id>', 'the FCM project of the service account', 'demo-project')
@@ -80,6 +87,7 @@ async function main(options: Options): Promise<void> {
     keepLast: options.keepLast,
     certificates: state?.certificates ?? createTestCertificates(),
   });
+  fakes.webPush.decryptEvery = options.webPushDecryptEvery;
   let apnsKey: ApnsProviderKey;
   let serviceAccount: ServiceAccountJson;
   if (state) {

@@ -133,6 +133,11 @@ export class Counters {
 
   constructor(private readonly keep: number) {}
 
+  /** Whether requests are kept decoded (`keepLast` > 0): without, a fake need not decode what it only counts. */
+  get keeping(): boolean {
+    return this.keep > 0;
+  }
+
   record(push: ReceivedPush): void {
     this.received++;
     this.perToken.set(push.token, (this.perToken.get(push.token) ?? 0) + 1);

@@ -101,13 +101,14 @@ export class FakeApns extends FakeServer {
     const session = req.stream.session && this.state.get(req.stream.session);
     if (session && answer.reason === 'ExpiredProviderToken') session.mayRefresh = true;
     let payload: unknown = null;
-    if (Buffer.isBuffer(body) && body.length > 0)
+    if (this.counters.keeping && Buffer.isBuffer(body) && body.length > 0)
       try {
         payload = JSON.parse(body.toString('utf8'));
       } catch {
         payload = body.toString('utf8');
       }
-    this.counters.record({ token, headers: recordedHeaders(req.headers), payload, answer, at: Date.now() });
+    const headers = this.counters.keeping ? recordedHeaders(req.headers) : {};
+    this.counters.record({ token, headers, payload, answer, at: Date.now() });
     const wait = this.answers.delay();
     if (wait) await wait;
     this.respond(req, res, answer);

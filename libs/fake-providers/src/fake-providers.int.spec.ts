@@ -206,6 +206,39 @@ describe('Web Push fake with web-push', () => {
   });
 });
 
+describe('Web Push fake, decrypting a sample', () => {
+  it('with decryptEvery 2 decrypts every second push and still checks every VAPID header', async () => {
+    const vapid = webpush.generateVAPIDKeys();
+    const subscription = fakes.webPush.subscription(vapid.publicKey);
+    const options = {
+      vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+      agent: new Agent({ ca: fakes.certificates.ca }),
+    };
+    fakes.webPush.decryptEvery = 2;
+    const before = fakes.webPush.decrypted;
+    try {
+      for (let n = 0; n < 4; n++) await webpush.sendNotification(subscription, JSON.stringify({ n }), options);
+      const stranger = webpush.generateVAPIDKeys();
+      const refused = await webpush
+        .sendNotification(subscription, 'x', {
+          ...options,
+          vapidDetails: { ...options.vapidDetails, publicKey: stranger.publicKey, privateKey: stranger.privateKey },
+        })
+        .catch((e: WebPushError) => e.statusCode);
+      expect(refused).toBe(403);
+    } finally {
+      fakes.webPush.decryptEvery = 1;
+    }
+    expect(fakes.webPush.decrypted - before).toBe(2);
+    expect(
+      fakes.webPush.counters
+        .last()
+        .map((p) => p.payload)
+        .filter((p) => p !== null),
+    ).toHaveLength(2);
+  });
+});
+
 describe('answers and counters', () => {
   it('gives rated answers to their share of requests, deterministically, and counts per answer', () => {
     const book = fakes.apns.answers;
