@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   uniqueTopicPrefix,
   userEvents,
 } from '@push/testing';
-import { collect, runCli, spawnCli } from '../testing/run-cli';
+import { REPO_ROOT, collect, runCli, spawnCli } from '../testing/run-cli';
 
 jest.setTimeout(90_000);
 
@@ -228,6 +229,22 @@ describe('eventlog export against the broker', () => {
     expect(row).toContain(`"{""event_id"":""${userEvent.data.event_id}""`);
     expect(run.stderr).toBe(`eventlog: 1 events written to ${out} (1 messages read)\n`);
     expect(run.stderr).not.toMatch(/\[|%|ETA/);
+  });
+
+  it('shows a progress bar when stderr is a terminal (a pseudo-terminal from script(1))', async () => {
+    const out = join(dir, 'tty.ndjson');
+    const command = [
+      process.execPath,
+      '-r',
+      '@swc-node/register',
+      'tools/eventlog/main.ts',
+      ...exportArgs('--topic', Topics.UserEvents, '--out', out),
+    ]
+      .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+      .join(' ');
+    const terminal = execFileSync('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(terminal).toMatch(/export \[=+\] 100% 1\/1 messages, 1 written/);
+    expect(readFileSync(out, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
   });
 
   it('stops at the log end captured at the start; --follow goes on with new events until interrupted', async () => {

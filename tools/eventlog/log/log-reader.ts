@@ -134,8 +134,8 @@ export class LogReader {
     const groupId = `eventlog-${randomUUID()}`;
     const consumer = kafka.consumer({
       groupId,
-      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 16 * 1024 * 1024,
-      maxBytes: this.options.maxBytes ?? 64 * 1024 * 1024,
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: this.options.maxBytes ?? 16 * 1024 * 1024,
       maxWaitTimeInMs: 100,
       sessionTimeout: 30_000,
     });
