@@ -539,6 +539,8 @@ async function bench(): Promise<void> {
     String(LATENCY_MS),
     '--keep-last',
     '0',
+    '--web-push-decrypt-every',
+    String(DECRYPT_EVERY),
   ]);
   try {
     const ready = await lineOf<Ready>(fakes, (line) => line.startsWith('{"ready":true'), 'fake-providers');
