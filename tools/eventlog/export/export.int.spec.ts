@@ -10,6 +10,7 @@ import {
   deleteTestTopics,
   deviceEvents,
   eventually,
+  outcomeEvents,
   testBrokers,
   uniqueTopicPrefix,
   userEvents,
@@ -52,7 +53,7 @@ const deviceKey = (e: SdkDeviceEvent) => MessageKeys.device(e.data.workspace_id,
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'eventlog-export-'));
-  await createTestTopics(prefix, [Topics.DeviceEvents, Topics.UserEvents], 2);
+  await createTestTopics(prefix, [Topics.DeviceEvents, Topics.UserEvents, Topics.DispatchOutcomes], 2);
   producer = createKafka('eventlog-export-test', testBrokers()).producer();
   await producer.connect();
   const send = (partition: number, items: { event: SdkDeviceEvent; timestamp: number }[]) =>
@@ -245,6 +246,27 @@ describe('eventlog export against the broker', () => {
     const terminal = execFileSync('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect(terminal).toMatch(/export \[=+\] 100% 1\/1 messages, 1 written/);
     expect(readFileSync(out, 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('ends a range whose last offset is a transaction marker (another team’s transactional producer)', async () => {
+    const transactional = createKafka('eventlog-export-tx', testBrokers()).producer({
+      transactionalId: `eventlog-export-${prefix}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await transactional.connect();
+    const sent = outcomeEvents.pushSent(ios, T0 + 7000, { user_id: 'kim' });
+    const transaction = await transactional.transaction();
+    await transaction.send({
+      topic: prefix + Topics.DispatchOutcomes,
+      messages: [{ partition: 0, key: 'acme:ios-app:phone', value: encodeEvent(Topics.DispatchOutcomes, sent) }],
+    });
+    await transaction.commit();
+    await transactional.disconnect();
+    const run = await runCli(exportArgs('--topic', Topics.DispatchOutcomes));
+    expect(run.code).toBe(0);
+    // The message at offset 0, the commit marker at 1 (never handed to consumers), the log end at 2.
+    expect(lines(run.stdout).map((r) => [r.partition, r.offset, r.type])).toEqual([[0, 0, 'PushSent']]);
   });
 
   it('stops at the log end captured at the start; --follow goes on with new events until interrupted', async () => {

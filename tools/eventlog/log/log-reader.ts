@@ -155,6 +155,18 @@ export class LogReader {
         consumer.seek({ topic: prefix + r.topic, partition: r.partition, offset: r.start.toString() });
     };
     consumer.on(consumer.events.GROUP_JOIN, () => seekAll());
+    // A fetch holding only transaction markers (or aborted records) never reaches eachBatch; kafkajs reports it as a
+    // batch of no message ending at its last offset. Nothing to read is left below that offset: at the range's end,
+    // the partition is done (else a range ending in a marker would wait for ever).
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const key = `${payload.topic}:${payload.partition}`;
+      const range = open.get(key);
+      if (!range || range.end === null || payload.batchSize !== 0) return;
+      if (BigInt(payload.lastOffset) + 1n < range.end) return;
+      open.delete(key);
+      consumer.pause([{ topic: payload.topic, partitions: [payload.partition] }]);
+      if (open.size === 0) this.finish?.();
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [...byTopic.keys()], fromBeginning: true });
@@ -195,8 +207,8 @@ export class LogReader {
               value: m.value,
             });
           }
-          const last = batch.messages[batch.messages.length - 1];
-          if (range.end !== null && last && BigInt(last.offset) + 1n >= range.end) reachedEnd = true;
+          // The batch's last offset counts the transaction markers after its last message too (never handed over).
+          if (range.end !== null && BigInt(batch.lastOffset()) + 1n >= range.end) reachedEnd = true;
           if (scanned > 0) await onBatch(messages, scanned);
           if (reachedEnd) {
             open.delete(key);
