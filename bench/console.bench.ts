@@ -131,7 +131,7 @@ async function main() {
       'the population applied by every service',
     );
     console.log(
-      `\nloaded ${last} users in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s after the last event was produced`,
+      `loaded ${last} users in ${((Date.now() - loadStarted) / 1000).toFixed(0)} s after the last event was produced`,
     );
 
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();

@@ -312,6 +312,9 @@ describe('the console in a browser (real services, broker and Postgres)', () => 
     for (const service of ['token-registry', 'subscription-state', 'segmentation', 'bounce-processor'])
       await expect(page.getByTestId(`health-${service}`).textContent()).resolves.toBe('up');
     await expect(page.getByTestId('health-dispatcher').textContent()).resolves.toBe('down');
+    await expect(page.getByRole('row', { name: /dispatcher/ }).textContent()).resolves.toContain(
+      'dispatcher: not answering',
+    );
     await expect(page.getByTestId('held-bounces').textContent()).resolves.toContain(
       'messaging/mismatched-credential: 30',
     );

@@ -28,8 +28,11 @@ async function healthOf(service: Service): Promise<Health> {
     await response.body?.cancel();
     return { service, up: true, problems: [] };
   } catch (error) {
-    const body = error instanceof ApiError ? (error.body as { error?: Record<string, unknown> } | null) : null;
-    const down = body?.error ? Object.keys(body.error) : [];
+    // A 503 from the kit's health check names the checks that are down in `error` (an object); other failures
+    // (the console's 502 when the service does not answer) only have a message.
+    const body = error instanceof ApiError ? (error.body as { error?: unknown } | null) : null;
+    const checks = body?.error;
+    const down = typeof checks === 'object' && checks !== null ? Object.keys(checks) : [];
     return { service, up: false, problems: down.length ? down : [(error as Error).message] };
   }
 }
@@ -133,18 +136,20 @@ export function OperationsPage() {
                     {app.reasons.length > 0 && ` (${app.reasons.map((r) => `${r.reason}: ${r.count}`).join(', ')})`}
                   </td>
                   <td>{app.count > 0 ? `${formatAt(app.first_at)} – ${formatAt(app.last_at)}` : ''}</td>
-                  <td class="actions">
-                    <button type="button" disabled={app.count === 0} onClick={() => decide(app, 'release')}>
-                      Release <span class="visually-hidden">{app.app_id}</span>
-                    </button>
-                    <button
-                      type="button"
-                      class="secondary"
-                      disabled={app.count === 0}
-                      onClick={() => decide(app, 'discard')}
-                    >
-                      Discard <span class="visually-hidden">{app.app_id}</span>
-                    </button>
+                  <td>
+                    <div class="actions">
+                      <button type="button" disabled={app.count === 0} onClick={() => decide(app, 'release')}>
+                        Release <span class="visually-hidden">{app.app_id}</span>
+                      </button>
+                      <button
+                        type="button"
+                        class="secondary"
+                        disabled={app.count === 0}
+                        onClick={() => decide(app, 'discard')}
+                      >
+                        Discard <span class="visually-hidden">{app.app_id}</span>
+                      </button>
+                    </div>
                   </td>
                 </tr>
               ))}
