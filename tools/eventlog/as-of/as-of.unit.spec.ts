@@ -150,6 +150,12 @@ describe('as-of: the fold over the owners’ published records', () => {
     ];
     const forKim = foldAsOf(shared, userKim, at(41));
     expect(forKim.devices).toEqual([]);
+    expect(explain(forKim).summary).toBe(
+      "kim is not reachable: none of the devices the user had is the user's any more",
+    );
+    expect(explain(forKim).former).toEqual([
+      "device ios-app/phone (iOS) is no longer this user's: it belongs to user lee since 2026-12-01T09:40:00Z",
+    ]);
     expect(forKim.formerDevices.map((d) => [d.device_id, d.user?.value])).toEqual([['phone', 'lee']]);
     const forDevice = foldAsOf(
       shared,

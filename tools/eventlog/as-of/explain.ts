@@ -156,7 +156,9 @@ export function explain(state: AsOfState): AsOfAnswer {
   const unknownPlatform = verdicts.filter((v) => v.device.platform === null);
   const anonymous = state.subject.kind === 'device' && state.user_id === null && state.devices.length > 0;
   let summary: string;
-  if (state.devices.length === 0)
+  if (state.devices.length === 0 && state.formerDevices.length > 0)
+    summary = `${who} is not reachable: none of the devices the user had is the user's any more`;
+  else if (state.devices.length === 0)
     summary =
       state.subject.kind === 'user'
         ? `${who} is not reachable: no device of this user was known by ${time(state.asOf)}`

@@ -262,6 +262,30 @@ describe('eventlog rebuild and verify: token-registry, its real process', () => 
     expect(run.stdout).not.toMatch(/token-3-\d+-x{40}/);
   });
 
+  it('as-of over the records the real token-registry published: a login moves the device to another user', async () => {
+    const before = await runCli(
+      ['as-of', new Date(T0 + 90_000).toISOString(), '--workspace', ws, '--user', 'u3', '--json'],
+      d.env,
+    );
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({
+      summary: 'u3 is reachable on iOS',
+      devices: [{ device_id: 'device-3', platform: 'IOS', token_status: 'sendable', foreground_enabled: true }],
+    });
+    const after = await runCli(
+      ['as-of', new Date(T0 + 150_000).toISOString(), '--workspace', ws, '--user', 'u3'],
+      d.env,
+    );
+    expect(after.stdout).toContain("u3 is not reachable: none of the devices the user had is the user's any more");
+    expect(after.stdout).toMatch(
+      /device ios-app\/device-3 \(iOS\) is no longer this user's: it belongs to user w3 since/,
+    );
+    expect(after.stdout).toMatch(/ChangeUser ios-app\/device-3 \(user_id=w3\) \[sdk\.device-events\.v1/);
+    expect(after.stdout).toMatch(
+      /DeviceUserChanged ios-app\/device-3 \(platform=IOS, .*user_id=w3, previous_user_id=u3.*\[token-registry\.device-tokens\.v1/,
+    );
+  });
+
   it('rebuild while events keep arriving: the service switches to the rebuilt read model, loses none and republishes nothing', async () => {
     const outputsBefore = await publishedIds(d, Topics.DeviceTokens);
     expect(new Set(outputsBefore).size).toBe(outputsBefore.length);
