@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,11 @@ export interface PlatformOptions {
   partitions?: number;
   /** Node flags of each service process, e.g. its heap budget. */
   nodeArgs?: string[];
+  /**
+   * Where each process's output goes (`<name>.log`), default `CONSOLE_E2E_LOG_DIR`; unset, stderr goes to the test's
+   * and stdout (the JSON logs) is dropped. Set LOG_LEVEL in `env` to see more than errors.
+   */
+  logDir?: string;
 }
 
 export interface Platform {
@@ -81,11 +86,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     APPS_CONFIG: appsFile,
     LOG_LEVEL: 'error',
   };
-  const start = (main: string, env: Record<string, string>) => {
+  const start = (name: string, main: string, env: Record<string, string>) => {
     const args = options.fromDist
       ? [...(options.nodeArgs ?? []), join(root, 'dist', main.replace(/\.ts$/, '.js'))]
       : [...(options.nodeArgs ?? []), '-r', '@swc-node/register', main];
-    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+    const logDir = options.logDir ?? process.env.CONSOLE_E2E_LOG_DIR;
+    const log = logDir ? openSync(join(logDir, `${name}.log`), 'a') : null;
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env,
+      stdio: log === null ? ['ignore', 'ignore', 'inherit'] : ['ignore', log, log],
+    });
+    if (log !== null) closeSync(log);
     children.push(child);
     return child;
   };
@@ -124,7 +136,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       const database = uniqueDatabaseUrl(`console_${service}`);
       databases.push(database);
       serviceUrls[service] = `http://127.0.0.1:${port}`;
-      const child = start(`services/${service}/src/main.ts`, {
+      const child = start(service, `services/${service}/src/main.ts`, {
         ...common,
         ...options.env,
         PORT: String(port),
@@ -150,7 +162,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // A service not started points at a port where nothing answers: its calls fail as they would in production.
       consoleEnv[`${service.toUpperCase().replace(/-/g, '_')}_URL`] =
         serviceUrls[service] ?? `http://127.0.0.1:${await freePort()}`;
-    const consoleProcess = start('services/console/src/main.ts', consoleEnv);
+    const consoleProcess = start('console', 'services/console/src/main.ts', consoleEnv);
     waits.push(healthy('console', consoleUrl, consoleProcess));
     await Promise.all(waits);
     return {
