@@ -153,16 +153,15 @@ async function main() {
     const sizeMs: number[] = [];
     for (let i = 0; i < LOADS; i++) {
       await page.getByLabel('Push Enabled', { exact: true }).selectOption(i % 2 === 0 ? 'true' : 'false');
-      const before = await page
-        .getByTestId('segment-total')
-        .textContent()
-        .catch(() => null);
+      const answerShown = () =>
+        page.evaluate(() => document.querySelector('[data-testid=size]')?.getAttribute('data-answer') ?? null);
+      const before = await answerShown();
       const started = performance.now();
       await page.getByRole('button', { name: 'Show size' }).click();
       await page.waitForFunction(
         (previous) => {
-          const shown = document.querySelector('[data-testid=segment-total]')?.textContent ?? null;
-          return shown !== null && shown !== previous;
+          const answer = document.querySelector('[data-testid=size]')?.getAttribute('data-answer') ?? null;
+          return answer !== null && answer !== previous;
         },
         before,
         { polling: 'raf' },

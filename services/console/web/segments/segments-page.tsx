@@ -49,6 +49,8 @@ export function SegmentsPage() {
   const [json, setJson] = useState(() => JSON.stringify(formToFilter(EMPTY_FORM).filter, null, 2));
   const [problems, setProblems] = useState<Problems>(NO_PROBLEMS);
   const [size, setSize] = useState<Size | null>(null);
+  /** Answers shown so far: lets a reader (the benchmark) tell a new answer from an equal old one. */
+  const [answers, setAnswers] = useState(0);
   const [busy, setBusy] = useState(false);
   const [exported, setExported] = useState<string | null>(null);
   const appIds = useAppIds();
@@ -114,6 +116,7 @@ export function SegmentsPage() {
     setProblems(NO_PROBLEMS);
     try {
       setSize(await sendJson<Size>('POST', serviceUrl('segmentation', '/segments/size'), { filter: sent.filter }));
+      setAnswers((n) => n + 1);
     } catch (error) {
       setSize(null);
       failed(error, sent.fields);
@@ -303,15 +306,15 @@ export function SegmentsPage() {
           )}
         </div>
       </form>
-      {size && <SizeView size={size} />}
+      {size && <SizeView size={size} answer={answers} />}
     </>
   );
 }
 
-function SizeView({ size }: { size: Size }) {
+function SizeView({ size, answer }: { size: Size; answer: number }) {
   const largest = Math.max(1, ...PLATFORMS.map((p) => size.reachable[p.key]));
   return (
-    <section aria-labelledby="size-title" class="size">
+    <section aria-labelledby="size-title" class="size" data-testid="size" data-answer={answer}>
       <h2 id="size-title">
         Segment size: <span data-testid="segment-total">{formatCount(size.total)}</span> users
       </h2>
