@@ -1,30 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { getJson, segment, sendJson, serviceUrl } from '../api';
+import { useState } from 'preact/hooks';
+import { sendJson, serviceUrl } from '../api';
 import { useAppName } from '../app-names';
 import { formatAt } from '../format';
 import { hrefOf } from '../router';
-
-interface Progress {
-  dispatch_id: string;
-  status: 'pending' | 'running' | 'completed';
-  targeted: number;
-  sent: number;
-  bounced: number;
-  failed: number;
-  skipped: Record<string, number>;
-}
-
-interface DeviceOutcome {
-  app_id: string;
-  device_id: string;
-  user_id: string | null;
-  platform: 'ios' | 'android' | 'web';
-  outcome: 'sent' | 'bounced' | 'failed' | 'skipped' | null;
-  reason: string | null;
-  at: string | null;
-}
-
-const POLL_MS = 500;
+import { useDispatchProgress } from './use-dispatch-progress';
 
 /** A push to the user shown (a UserAudience dispatch), then each device's outcome as the dispatcher records it. */
 export function TestSendPage({ userId }: { userId: string | null }) {
@@ -87,37 +66,7 @@ export function TestSendPage({ userId }: { userId: string | null }) {
 
 function Outcomes({ dispatchId }: { dispatchId: string }) {
   const appName = useAppName();
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [devices, setDevices] = useState<DeviceOutcome[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const stopped = useRef(false);
-
-  useEffect(() => {
-    stopped.current = false;
-    const poll = async () => {
-      try {
-        const id = segment(dispatchId);
-        const [p, d] = await Promise.all([
-          getJson<Progress>(serviceUrl('dispatcher', `/dispatches/${id}`)),
-          getJson<{ devices: DeviceOutcome[] }>(serviceUrl('dispatcher', `/dispatches/${id}/devices`)),
-        ]);
-        if (stopped.current) return;
-        setProgress(p);
-        setDevices(d.devices);
-        setError(null);
-        if (p.status === 'completed') return;
-      } catch (failure) {
-        // A dispatch the dispatcher has not recorded yet answers 404 for a moment: keep asking.
-        if (stopped.current) return;
-        setError((failure as Error).message);
-      }
-      setTimeout(poll, POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped.current = true;
-    };
-  }, [dispatchId]);
+  const { progress, devices, error } = useDispatchProgress(dispatchId);
 
   return (
     <section aria-labelledby="outcomes-title" aria-live="polite">
