@@ -4,9 +4,6 @@
 # its data in .data/postgres, see postgres.sh), the five services built and started, and the console on port 3000.
 # Each service creates its database, runs its migrations and provisions its topics at start. Ctrl-C / SIGTERM stops
 # everything this script started.
-# `npm start -- --demo` also starts the fake providers (npm run fake-providers, state in .data/fake-providers) with an
-# apps file of workspace demo sending to them (unless APPS_CONFIG is set), and deploy/local/demo.ts, which publishes a
-# demo population and then live events: the console opens onto moving numbers.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -15,24 +12,16 @@ services=(token-registry subscription-state segmentation dispatcher bounce-proce
 ports=(3001 3002 3003 3004 3005 3000)
 logs="$root/.data/logs"
 export API_KEYS="${API_KEYS:-demo-key=demo}"
-demo=false
-for arg in "$@"; do
-  case "$arg" in
-    --demo) demo=true ;;
-    *) echo "usage: npm start [-- --demo]" >&2; exit 2 ;;
-  esac
-done
 
 pids=()
-helpers=()
 started_kafka=false
 started_postgres=false
 stopping=false
 shutdown() {
   $stopping && return; stopping=true
   echo; echo "stopping services…"
-  for pid in "${helpers[@]}" "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${helpers[@]}" "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if $started_kafka; then bash deploy/local/kafka.sh stop; fi
   if $started_postgres; then bash deploy/local/postgres.sh stop; fi
 }
@@ -55,24 +44,6 @@ npm run --silent build >/dev/null 2>&1 || npm run build
 node dist/services/console/src/web-build/main.js
 
 mkdir -p "$logs"
-if $demo; then
-  fakes="$root/.data/fake-providers"
-  rm -f "$fakes/apps-settings.json"
-  node -r @swc-node/register tools/fake-providers/main.ts --dir "$fakes" --reuse >"$logs/fake-providers.log" 2>&1 &
-  helpers+=($!)
-  for _ in $(seq 1 60); do [[ -f "$fakes/apps-settings.json" ]] && grep -q '"ready":true' "$logs/fake-providers.log" && break; sleep 0.5; done
-  [[ -f "$fakes/apps-settings.json" ]] || { echo "fake providers did not start, see $logs/fake-providers.log" >&2; exit 1; }
-  export NODE_EXTRA_CA_CERTS="$fakes/ca.pem"
-  if [[ -z "${APPS_CONFIG:-}" ]]; then
-    export APPS_CONFIG="$root/.data/demo-apps.json"
-    node -e '
-      const s = require(process.argv[1]);
-      const app = (app_id, name, platform, block) => ({ workspace_id: "demo", app_id, name, platform, [block]: s[block] });
-      require("fs").writeFileSync(process.argv[2], JSON.stringify({ apps: [
-        app("ios-app", "Demo iOS", "ios", "apns"), app("android-app", "Demo Android", "android", "fcm") ] }, null, 2));
-    ' "$fakes/apps-settings.json" "$APPS_CONFIG"
-  fi
-fi
 # Each service's heap budget (deploy/service-node-options, see README "Memory"); SERVICE_NODE_OPTIONS overrides it.
 read -r -a node_options <<<"${SERVICE_NODE_OPTIONS:-$(cat deploy/service-node-options)}"
 for s in "${services[@]}"; do
@@ -93,12 +64,6 @@ for i in "${!services[@]}"; do
 done
 
 key="${API_KEYS%%=*}"
-console_url="http://127.0.0.1:3000"
-if $demo; then
-  node -r @swc-node/register deploy/local/demo.ts >"$logs/demo.log" 2>&1 &
-  helpers+=($!)
-  console_url="http://127.0.0.1:3000/#/profile?user=kim"
-fi
 cat <<MSG
 
 The platform is up (Kafka ${KAFKA_BROKERS:-127.0.0.1:9092}, logs in .data/logs/):
@@ -109,7 +74,7 @@ The platform is up (Kafka ${KAFKA_BROKERS:-127.0.0.1:9092}, logs in .data/logs/)
   bounce-processor     http://127.0.0.1:3005
 API key for workspace '${API_KEYS#*=}': $key   (set API_KEYS=key=workspace,... to choose your own)
 
-The console: $console_url   — sign in with the API key $key
+The console: http://127.0.0.1:3000   — sign in with the API key $key
 
 Try:
   curl -s http://127.0.0.1:3001/health
@@ -117,6 +82,6 @@ Try:
 
 Ctrl-C stops everything.
 MSG
-wait -n "${pids[@]}" "${helpers[@]}" || true
-echo "a service (or the demo's fake providers or publisher) exited; see .data/logs/" >&2
+wait -n "${pids[@]}" || true
+echo "a service exited; see .data/logs/" >&2
 exit 1
