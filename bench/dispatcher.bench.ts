@@ -9,10 +9,15 @@
 //       to the fake, against the adapter's own long-lived sessions (services/dispatcher/src/providers/README.md);
 //   (3) the fakes' own maximum rate, latency 0, driven by a minimal raw client from this process: the ratio says how
 //       far the sender is from what the fakes can take.
+//   (4) the service level: the built dispatcher as its own process (as operators run it, APPS_CONFIG to the fakes,
+//       NODE_EXTRA_CA_CERTS), its eligibility read model fed the three owners' facts for every device, then one
+//       DispatchRequested for the whole audience: the time to the first push at the fakes and to DispatchCompleted,
+//       the service's peak RSS (Kafka and Postgres: the local ones; topics of a fresh prefix and the database are
+//       removed afterwards; --service no leaves it out).
 //   npm run bench:dispatcher -- [--devices 100000] [--runs 1] [--latency-ms 20] [--raw-seconds 5] [--fcm-compare yes]
-//                               [--batch 500] [--batch-concurrency 4] [--web-push-decrypt-every 10]
-// Prints the figures and writes bench/results/dispatcher-latest.json. Every process and file it made is removed, also
-// on failure. (The service-level run — DispatchRequested to first push and to DispatchCompleted — is not here yet.)
+//                               [--batch 500] [--batch-concurrency 4] [--web-push-decrypt-every 10] [--service yes]
+// Prints the figures and writes bench/results/dispatcher-latest.json. Every process, file, topic and database it made
+// is removed, also on failure.
 import { ChildProcess, spawn } from 'node:child_process';
 import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,14 +29,24 @@ import { Registry } from 'prom-client';
 import webpush from 'web-push';
 import { cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
-import type { PushMessage } from '@push/contracts';
+import { MessageKeys, type PushMessage, Topics, decodeEvent, encodeEvent } from '@push/contracts';
+import { EventProducer, RawMessage, createKafka, provisionTopics } from '@push/event-bus';
 import { redirectFirebaseAdmin, redirectingAgent } from '@push/fake-providers';
 import { AppsFile } from '@push/service-kit';
+import {
+  deviceTokenEvents,
+  dispatchEvents,
+  dropDatabase,
+  subscriptionEvents,
+  testBrokers,
+  uniqueDatabaseUrl,
+} from '@push/testing';
+import { ELIGIBILITY_GROUP } from '../services/dispatcher/src/projections/eligibility/eligibility.projection';
 import { ProviderMetrics } from '../services/dispatcher/src/providers/provider-metrics';
 import { providerSettingsFrom } from '../services/dispatcher/src/providers/provider-settings';
 import type { PushTarget, SendResult } from '../services/dispatcher/src/providers/push-provider';
 import { RoutingPushProvider } from '../services/dispatcher/src/providers/routing-push-provider';
-import { argValue, median, serviceNodeArgs, writeResults } from './support';
+import { RAW_LIMIT_FETCH, argValue, median, scrapeBusMetrics, serviceNodeArgs, writeResults } from './support';
 
 const ROLE = argValue('--role', 'bench');
 const DEVICES = Number(argValue('--devices', '100000'));
@@ -43,6 +58,9 @@ const BATCH = Number(argValue('--batch', '500'));
 const BATCH_CONCURRENCY = Number(argValue('--batch-concurrency', '4'));
 /** The fake push service decrypts one push in this many (its ECDH costs what the sender's encryption does). */
 const DECRYPT_EVERY = Number(argValue('--web-push-decrypt-every', '10'));
+const SERVICE = argValue('--service', 'yes') !== 'no';
+const SERVICE_PORT = Number(argValue('--port', '39104'));
+const SERVICE_PARTITIONS = 6;
 const WORKSPACE = 'ws-bench';
 const SHARE = { ios: 0.4, android: 0.4, web: 0.2 } as const;
 type Platform = keyof typeof SHARE;
@@ -281,6 +299,8 @@ interface Ready {
 }
 
 const children = new Set<ChildProcess>();
+/** What a signal must undo besides the processes: the service run's topics and database. */
+const cleanups = new Set<() => Promise<void>>();
 process.on('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
 });
@@ -320,6 +340,8 @@ async function admin<T = unknown>(ready: Ready, method: string, path: string, bo
 
 interface FakeCounters {
   received: number;
+  firstAt: number | null;
+  lastAt: number | null;
   tokens: number;
   maxPerToken: number;
   perAnswer: Record<string, number>;
@@ -506,14 +528,198 @@ function fetchToken(origin: string, ca: string, assertion: string): Promise<stri
   });
 }
 
+// ---------------------------------------------------------------------------------------------------------------------
+// The service level: the built dispatcher as its own process, from DispatchRequested to DispatchCompleted.
+
+interface ServiceResult {
+  facts: number;
+  eligibilityAppliedS: number;
+  requestToFirstPushMs: number;
+  requestToCompletedMs: number;
+  firstToLastPushPerS: number;
+  completed: Record<string, unknown>;
+  servicePeakRssMb: number;
+  fake: AllCounters;
+}
+
+/**
+ * Publishes the three owners' facts for every device (token-registry's capability and token, subscription-state's
+ * SUBSCRIBED user) on topics of a fresh prefix, starts the built dispatcher (its own Node flags, a fresh database,
+ * APPS_CONFIG to the fakes, NODE_EXTRA_CA_CERTS), waits until its eligibility read model applied them, then publishes
+ * one DispatchRequested for the whole audience (a segment: every push-enabled user) and times it to the first push
+ * at the fakes and to its DispatchCompleted.
+ */
+async function serviceRun(ready: Ready, appsFile: string, tokens: Record<Platform, string[]>): Promise<ServiceResult> {
+  const prefix = `bench.dispatcher.${Date.now()}.`;
+  const brokers = testBrokers();
+  const topics = [
+    Topics.DeviceTokens,
+    Topics.UserSubscriptions,
+    Topics.DeviceDelivery,
+    Topics.DispatchRequests,
+    Topics.DispatchOutcomes,
+  ];
+  const url = uniqueDatabaseUrl('bench_dispatcher');
+  const kafkaAdmin = createKafka('bench-dispatcher-admin', brokers).admin();
+  await kafkaAdmin.connect();
+  let child: ChildProcess | null = null;
+  const producer = new EventProducer({ brokers, clientId: 'bench-dispatcher' });
+  /** Stops the service and removes its topics and database (also run on SIGINT/SIGTERM). */
+  const cleanup = async () => {
+    if (child && child.exitCode === null) {
+      const running = child;
+      const exited = new Promise<void>((r) => running.once('exit', () => r()));
+      running.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (running.exitCode === null) running.kill('SIGKILL');
+    }
+    await producer.disconnect().catch(() => undefined);
+    const created = (await kafkaAdmin.listTopics()).filter((t) => t.startsWith(prefix));
+    await kafkaAdmin.deleteTopics({ topics: created }).catch(() => undefined);
+    await kafkaAdmin.disconnect();
+    await dropDatabase(url).catch(() => undefined);
+  };
+  cleanups.add(cleanup);
+  try {
+    await provisionTopics({ brokers, partitions: SERVICE_PARTITIONS, topics: topics.map((t) => prefix + t) });
+    const platformOf = { ios: 'IOS', android: 'ANDROID', web: 'WEB' } as const;
+    let facts = 0;
+    for (const p of PLATFORMS) {
+      for (let from = 0; from < tokens[p].length; from += 5_000) {
+        const batch: RawMessage[] = [];
+        for (let i = from; i < Math.min(tokens[p].length, from + 5_000); i++) {
+          const ref = { workspace_id: WORKSPACE, app_id: `${p}-bench`, device_id: `${p}-${i}` };
+          const user_id = `${p}-user-${i}`;
+          const key = MessageKeys.device(ref.workspace_id, ref.app_id, ref.device_id);
+          const platform = platformOf[p];
+          for (const event of [
+            deviceTokenEvents.pushCapabilityChanged(ref, 1000, { user_id, platform, permission: 'AUTHORIZED' }),
+            deviceTokenEvents.tokenAssigned(ref, 1001, tokens[p][i], { user_id, platform }),
+          ])
+            batch.push({ topic: prefix + Topics.DeviceTokens, key, value: encodeEvent(Topics.DeviceTokens, event) });
+          batch.push({
+            topic: prefix + Topics.UserSubscriptions,
+            key: MessageKeys.user(WORKSPACE, user_id),
+            value: encodeEvent(
+              Topics.UserSubscriptions,
+              subscriptionEvents.stateChanged({ workspace_id: WORKSPACE, user_id }, 1000, 'SUBSCRIBED'),
+            ),
+          });
+        }
+        await producer.sendRaw(batch);
+        facts += batch.length;
+      }
+    }
+    console.log(`service: ${facts} owner facts published on ${prefix}*`);
+
+    const started = performance.now();
+    child = start([...serviceNodeArgs(), resolve('dist/services/dispatcher/src/main.js')], {
+      DATABASE_URL: url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_TOPIC_PARTITIONS: String(SERVICE_PARTITIONS),
+      PORT: String(SERVICE_PORT),
+      LOG_LEVEL: argValue('--service-log-level', 'warn'),
+      API_KEYS: `bench=${WORKSPACE}`,
+      APPS_CONFIG: appsFile,
+      NODE_EXTRA_CA_CERTS: ready.caFile,
+    });
+    child.stdout!.pipe(process.stdout);
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the dispatcher exited with code ${child.exitCode}`);
+      const sample = await scrapeBusMetrics(SERVICE_PORT, ELIGIBILITY_GROUP);
+      if (sample && sample.applied >= facts) break;
+      if (performance.now() - started > 600_000)
+        throw new Error('the eligibility read model did not catch up in 10 min');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const eligibilityAppliedS = (performance.now() - started) / 1000;
+    console.log(`service: eligibility read model applied ${facts} facts in ${eligibilityAppliedS.toFixed(1)} s`);
+
+    await admin(ready, 'PUT', '/latency', { fixedMs: LATENCY_MS, jitterMs: 0 });
+    await admin(ready, 'POST', '/reset');
+    const dispatchId = `bench-${Date.now()}`;
+    const consumer = createKafka('bench-dispatcher-outcomes', brokers).consumer({
+      groupId: `bench-outcomes-${dispatchId}`,
+      ...RAW_LIMIT_FETCH,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: prefix + Topics.DispatchOutcomes, fromBeginning: true });
+    const completedEvent = new Promise<{ at: number; data: Record<string, unknown> }>((resolveDone) => {
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) {
+            const event = decodeEvent(Topics.DispatchOutcomes, message.value as Buffer);
+            if (event.type === 'DispatchCompleted' && event.data.dispatch_id === dispatchId)
+              resolveDone({ at: Date.now(), data: event.data as unknown as Record<string, unknown> });
+          }
+        },
+      });
+    });
+    const request = dispatchEvents.dispatchRequested(dispatchId, WORKSPACE, {
+      filter_json: JSON.stringify({ push_enabled: true }),
+    });
+    request.data.message = MESSAGE;
+    const requestedAt = Date.now();
+    await producer.sendRaw([
+      {
+        topic: prefix + Topics.DispatchRequests,
+        key: MessageKeys.dispatch(dispatchId),
+        value: encodeEvent(Topics.DispatchRequests, request),
+      },
+    ]);
+    let completed: { at: number; data: Record<string, unknown> } | null = null;
+    void completedEvent.then((event) => (completed = event));
+    let progress = { at: performance.now(), received: -1 };
+    while (completed === null) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (child.exitCode !== null) throw new Error(`the dispatcher exited with code ${child.exitCode}`);
+      const counters = await admin<AllCounters>(ready, 'GET', '/counters');
+      const received = counters.apns.received + counters.fcm.received + counters.webPush.received;
+      const status = await fetch(`http://127.0.0.1:${SERVICE_PORT}/dispatches/${dispatchId}`, {
+        headers: { authorization: 'Bearer bench' },
+      })
+        .then((res) => res.json())
+        .catch(() => null);
+      console.log(`service: ${received} pushes at the fakes; GET /dispatches/${dispatchId} ${JSON.stringify(status)}`);
+      if (received !== progress.received) progress = { at: performance.now(), received };
+      else if (completed === null && performance.now() - progress.at > 60_000)
+        throw new Error(`no progress for a minute (${received} pushes at the fakes)`);
+    }
+    const done = completed as { at: number; data: Record<string, unknown> };
+    await consumer.disconnect();
+    const fake = await admin<AllCounters>(ready, 'GET', '/counters');
+    const all = [fake.apns, fake.fcm, fake.webPush];
+    const firstAt = Math.min(...all.map((c) => c.firstAt ?? Infinity));
+    const lastAt = Math.max(...all.map((c) => c.lastAt ?? 0));
+    const received = all.reduce((n, c) => n + c.received, 0);
+    const servicePeakRssMb = peakRssMbOf(child.pid!);
+    return {
+      facts,
+      eligibilityAppliedS,
+      requestToFirstPushMs: firstAt - requestedAt,
+      requestToCompletedMs: done.at - requestedAt,
+      firstToLastPushPerS: received / Math.max(0.001, (lastAt - firstAt) / 1000),
+      completed: done.data,
+      servicePeakRssMb,
+      fake,
+    };
+  } finally {
+    cleanups.delete(cleanup);
+    await cleanup();
+  }
+}
+
 async function bench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-dispatcher-'));
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {
-      console.error(`\n${signal}: stopping the fakes and the sender`);
-      for (const child of children) child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      process.exit(130);
+      console.error(`\n${signal}: stopping what the benchmark started`);
+      void Promise.all([...cleanups].map((c) => c().catch(() => undefined))).finally(() => {
+        for (const child of children) child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+        process.exit(130);
+      });
     });
   const counts: Record<Platform, number> = {
     ios: Math.round(DEVICES * SHARE.ios),
@@ -624,6 +830,21 @@ async function bench(): Promise<void> {
       );
     }
 
+    let service: ServiceResult | { error: string } | null = null;
+    if (SERVICE) {
+      try {
+        const result = await serviceRun(ready, appsFile, tokens);
+        service = result;
+        console.log(
+          `service: DispatchRequested → first push ${result.requestToFirstPushMs} ms, → DispatchCompleted ${result.requestToCompletedMs} ms; ${Math.round(result.firstToLastPushPerS)} pushes/s from the first push to the last; peak RSS ${Math.round(result.servicePeakRssMb)} MB; ${JSON.stringify(result.completed)}`,
+        );
+      } catch (error) {
+        // The adapter figures stand on their own; the service's failure is reported, not hidden.
+        service = { error: (error as Error).message };
+        console.error(`service-level run failed: ${(error as Error).message}`);
+      }
+    }
+
     /** The median over runs of each run's median of the phase (FCM runs twice with --fcm-compare). */
     const perS = (name: string) =>
       median(runs.map((r) => median(r.phases.filter((p) => p.phase === name).map((p) => p.perS))));
@@ -690,6 +911,7 @@ async function bench(): Promise<void> {
       },
       outcomes: runs.map((r) => r.phases.map((p) => ({ phase: p.phase, ...p.outcomes }))),
       fake_counters: runs.map((r) => r.fake),
+      service_level: service,
       floors: FLOORS,
       raw: runs,
     };

@@ -123,6 +123,10 @@ export interface ReceivedPush {
 /** What a fake counts: requests, per token and per answer, the connections it accepted, and the last N requests. */
 export class Counters {
   received = 0;
+  /** When the first request since the last reset arrived (ms since the epoch), null before. */
+  firstAt: number | null = null;
+  /** When the latest request arrived. */
+  lastAt: number | null = null;
   readonly perToken = new Map<string, number>();
   readonly perAnswer = new Map<string, number>();
   /** TLS connections (HTTP/2 sessions) accepted. */
@@ -140,6 +144,8 @@ export class Counters {
 
   record(push: ReceivedPush): void {
     this.received++;
+    this.firstAt ??= push.at;
+    this.lastAt = push.at;
     this.perToken.set(push.token, (this.perToken.get(push.token) ?? 0) + 1);
     const key = push.answer.reason ? `${push.answer.status} ${push.answer.reason}` : String(push.answer.status);
     this.perAnswer.set(key, (this.perAnswer.get(key) ?? 0) + 1);
@@ -156,6 +162,8 @@ export class Counters {
 
   reset(): void {
     this.received = 0;
+    this.firstAt = null;
+    this.lastAt = null;
     this.perToken.clear();
     this.perAnswer.clear();
     this.connections = 0;
@@ -168,6 +176,8 @@ export class Counters {
     for (const count of this.perToken.values()) maxPerToken = Math.max(maxPerToken, count);
     return {
       received: this.received,
+      firstAt: this.firstAt,
+      lastAt: this.lastAt,
       connections: this.connections,
       credentials: this.credentials.size,
       perAnswer: Object.fromEntries(this.perAnswer),
