@@ -122,6 +122,37 @@ describe('APNs answers (D6)', () => {
     expect(pausedBy).toBe('ExpiredProviderToken');
   });
 
+  it('D6: an answer slower than PROVIDER_REQUEST_TIMEOUT_MS is a timeout: retried, then RETRY_EXHAUSTED network-error', async () => {
+    env.fakes.apns.answers.setLatency({ fixedMs: 400 });
+    try {
+      const { result } = await sendOne(apnsToken('slow'), { requestTimeoutMs: 100, maxAttempts: 2 });
+      expect(result).toEqual({ kind: 'failed', category: 'RETRY_EXHAUSTED', reason: 'network-error' });
+    } finally {
+      env.fakes.apns.answers.setLatency({ fixedMs: 0 });
+    }
+  });
+
+  it('D6: a key file that cannot be read → every device of the app fails CONFIGURATION, logged once, no request', async () => {
+    const { provider, warnings } = providerUnderTest(env.fakes);
+    const app = {
+      ...env.apps.ios,
+      app_id: 'ios-no-key',
+      apns: { ...env.apps.ios.apns!, key_file: `${env.dir}/none.p8` },
+    };
+    const first = await provider.send(app, message(), [target(app, apnsToken('k1')), target(app, apnsToken('k2'))]);
+    const second = await provider.send(app, message(), [target(app, apnsToken('k3'))]);
+    await provider.close();
+    expect([...first, ...second]).toEqual(
+      Array(3).fill({
+        kind: 'failed',
+        category: 'CONFIGURATION',
+        reason: `cannot use the app's APNS settings (key_file ${env.dir}/none.p8): ENOENT`,
+      }),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(env.fakes.apns.counters.received).toBe(0);
+  });
+
   it('D6: a connection error (nothing listening) → retried, then failed RETRY_EXHAUSTED network-error', async () => {
     const { provider } = providerUnderTest(env.fakes, { maxAttempts: 2 });
     const app = { ...env.apps.ios, app_id: 'ios-nowhere', apns: { ...env.apps.ios.apns!, port: 1 } };

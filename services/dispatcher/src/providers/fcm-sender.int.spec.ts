@@ -153,6 +153,36 @@ describe('FCM answers (D6)', () => {
   });
 });
 
+describe('FCM network errors and timeouts (D6)', () => {
+  it('D6: an endpoint where nothing listens → the token request fails (app/network-error), retried, then RETRY_EXHAUSTED', async () => {
+    const { provider } = providerUnderTest(env.fakes, { maxAttempts: 2 });
+    const app = {
+      ...env.apps.android,
+      app_id: 'android-nowhere',
+      fcm: {
+        ...env.apps.android.fcm!,
+        service_account_file: `${env.dir}/fcm-nowhere.json`,
+        endpoint: 'https://127.0.0.1:1',
+      },
+    };
+    // A key file of its own: firebase-admin keeps one credential (and its token) per file for the process.
+    writeFileSync(app.fcm.service_account_file, readFileSync(`${env.dir}/fcm.json`));
+    const [result] = await provider.send(app, message(), [target(app, fcmToken('nowhere'))]);
+    await provider.close();
+    expect(result).toEqual({ kind: 'failed', category: 'RETRY_EXHAUSTED', reason: 'app/network-error' });
+  });
+
+  it('D6: an answer slower than PROVIDER_REQUEST_TIMEOUT_MS is a timeout: retried, then RETRY_EXHAUSTED network-error', async () => {
+    env.fakes.fcm.answers.setLatency({ fixedMs: 400 });
+    try {
+      const { result } = await sendOne(fcmToken('slow'), { requestTimeoutMs: 100, maxAttempts: 2 });
+      expect(result).toEqual({ kind: 'failed', category: 'RETRY_EXHAUSTED', reason: 'network-error' });
+    } finally {
+      env.fakes.fcm.answers.setLatency({ fixedMs: 0 });
+    }
+  });
+});
+
 describe('pause after a configuration error (D6)', () => {
   it("D6: the app's later sends fail fast as CONFIGURATION until the pause ends; logged and counted once per burst", async () => {
     let now = Date.now();

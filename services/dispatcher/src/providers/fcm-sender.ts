@@ -161,7 +161,7 @@ export class FcmSender implements PlatformSender<string> {
       });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', (error) => settle({ ok: false, reason: NETWORK_ERROR, message: error.message }));
-      stream.on('end', () => settle(answerOf(status, Buffer.concat(chunks).toString('utf8'), retryAfter)));
+      stream.on('end', () => settle(fcmAttemptOf(status, Buffer.concat(chunks).toString('utf8'), retryAfter)));
       stream.end(body);
     });
   }
@@ -209,7 +209,7 @@ export class FcmSender implements PlatformSender<string> {
 }
 
 /** FCM's answer as an attempt: 200 `{name}`, else firebase-admin's code for the error body. */
-function answerOf(status: number, text: string, retryAfter: string | undefined): Attempt {
+export function fcmAttemptOf(status: number, text: string, retryAfter: string | undefined): Attempt {
   let json: { name?: unknown; error?: FcmErrorBody } | null = null;
   try {
     json = JSON.parse(text);

@@ -25,6 +25,14 @@ const PROVIDER_OF = { ios: 'APNS', android: 'FCM', web: 'WEB_PUSH' } as const sa
 
 const keyOf = (app: AppConfig) => `${app.workspace_id}\u0000${app.app_id}`;
 
+/** The file or block a lane is made from, to name in a configuration error. */
+const settingsFileOf = (app: AppConfig) =>
+  app.platform === 'ios'
+    ? `key_file ${app.apns?.key_file}`
+    : app.platform === 'android'
+      ? `service_account_file ${app.fcm?.service_account_file ?? '(application default)'}`
+      : 'webpush';
+
 /**
  * The dispatcher's `PushProvider`: one lane per app (its provider client, concurrency, rate limit, retries and
  * pause), chosen by the app's platform — APNs for ios, FCM for android, Web Push for web. A lane is made on the app's
@@ -56,6 +64,14 @@ export class RoutingPushProvider implements PushProvider {
     return lane.send(message, targets);
   }
 
+  /**
+   * Makes the lanes of these apps now (reading their key files and credentials; no connection yet), so that an app
+   * whose settings cannot be used is reported when the service starts rather than at its first dispatch.
+   */
+  warmUp(apps: readonly AppConfig[]): void {
+    for (const app of apps) this.laneOf(app);
+  }
+
   /** The app's lane, or why it cannot have one. */
   private laneOf(app: AppConfig): AppLane<unknown> | string {
     const key = keyOf(app);
@@ -76,8 +92,9 @@ export class RoutingPushProvider implements PushProvider {
       this.broken.delete(key);
       return created;
     } catch (error) {
-      // The message names the file or setting, never a key's content (node-apn's and firebase-admin's errors do not).
-      const reason = `cannot use the app's ${PROVIDER_OF[app.platform]} settings: ${(error as Error).message}`;
+      // Not the error's message: a parse error of a key or service account file may quote the file's content.
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = `cannot use the app's ${PROVIDER_OF[app.platform]} settings (${settingsFileOf(app)}): ${code ?? (error as Error).name}`;
       this.broken.set(key, { reason, until: this.now() + this.options.settings.pauseMs });
       this.options.metrics.paused(PROVIDER_OF[app.platform], app.workspace_id, app.app_id);
       this.options.logger.warn(

@@ -20,6 +20,9 @@ export interface FakeProviderApps {
   apps: { ios: AppConfig; android: AppConfig; web: AppConfig };
   vapidPublicKey: string;
   dir: string;
+  /** The apps file's JSON, also written to `dir/apps.json` (relative key file paths resolve against `dir`). */
+  json: { apps: Record<string, unknown>[] };
+  appsFile: string;
   close(): Promise<void>;
 }
 
@@ -36,43 +39,42 @@ export async function startFakeProviderApps(
   writeFileSync(join(dir, 'apns.p8'), key.key);
   writeFileSync(join(dir, 'fcm.json'), JSON.stringify(fakes.fcm.serviceAccount(FCM_PROJECT)));
   const vapid = webpush.generateVAPIDKeys();
-  const file = AppsFile.parse(
-    {
-      apps: [
-        {
-          workspace_id: workspaceId,
-          app_id: 'ios-app',
-          platform: 'ios',
-          apns: {
-            team_id: key.teamId,
-            key_id: key.keyId,
-            key_file: 'apns.p8',
-            topic: APNS_TOPIC,
-            host: '127.0.0.1',
-            port: fakes.apns.port,
-          },
+  const json = {
+    apps: [
+      {
+        workspace_id: workspaceId,
+        app_id: 'ios-app',
+        platform: 'ios',
+        apns: {
+          team_id: key.teamId,
+          key_id: key.keyId,
+          key_file: 'apns.p8',
+          topic: APNS_TOPIC,
+          host: '127.0.0.1',
+          port: fakes.apns.port,
         },
-        {
-          workspace_id: workspaceId,
-          app_id: 'android-app',
-          platform: 'android',
-          fcm: { project_id: FCM_PROJECT, service_account_file: 'fcm.json', endpoint: fakes.fcm.origin },
+      },
+      {
+        workspace_id: workspaceId,
+        app_id: 'android-app',
+        platform: 'android',
+        fcm: { project_id: FCM_PROJECT, service_account_file: 'fcm.json', endpoint: fakes.fcm.origin },
+      },
+      {
+        workspace_id: workspaceId,
+        app_id: 'web-app',
+        platform: 'web',
+        webpush: {
+          vapid_public_key: vapid.publicKey,
+          vapid_private_key: vapid.privateKey,
+          subject: 'mailto:ops@example.com',
         },
-        {
-          workspace_id: workspaceId,
-          app_id: 'web-app',
-          platform: 'web',
-          webpush: {
-            vapid_public_key: vapid.publicKey,
-            vapid_private_key: vapid.privateKey,
-            subject: 'mailto:ops@example.com',
-          },
-        },
-      ],
-    },
-    'test apps',
-    dir,
-  );
+      },
+    ],
+  };
+  const appsFile = join(dir, 'apps.json');
+  writeFileSync(appsFile, JSON.stringify(json));
+  const file = AppsFile.parse(json, 'test apps', dir);
   return {
     fakes,
     apps: {
@@ -82,6 +84,8 @@ export async function startFakeProviderApps(
     },
     vapidPublicKey: vapid.publicKey,
     dir,
+    json,
+    appsFile,
     close: async () => {
       await fakes.close();
       rmSync(dir, { recursive: true, force: true });
