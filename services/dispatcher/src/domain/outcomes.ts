@@ -49,8 +49,11 @@ export const appNotConfigured = (appId: string): TargetOutcome => ({
 export const outcomeEventId = (t: Pick<SendTarget, 'dispatch_id' | 'workspace_id' | 'app_id' | 'device_id'>): string =>
   deterministicEventId('dispatcher.outcome', t.dispatch_id, t.workspace_id, t.app_id, t.device_id);
 
+/** The records of `dispatch.outcomes.v1` about one device. */
+export type DeviceOutcomeEvent = Exclude<DispatchOutcomeEvent, { type: 'DispatchCompleted' }>;
+
 /** The `dispatch.outcomes.v1` record of a device's outcome (D6: sent → PushSent, token → PushBounced, else PushFailed). */
-export function outcomeEventOf(target: SendTarget, outcome: TargetOutcome, at: number): DispatchOutcomeEvent {
+export function outcomeEventOf(target: SendTarget, outcome: TargetOutcome, at: number): DeviceOutcomeEvent {
   const header = {
     event_id: outcomeEventId(target),
     dispatch_id: target.dispatch_id,

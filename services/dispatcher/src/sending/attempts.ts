@@ -41,26 +41,25 @@ export async function claimBatch(
       platform: Platform;
       token: string;
     }[] = await tx.query(
+      // As a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count] instead of the rows.
       `with claimed as (
          select dispatch_id, app_id, device_id from dispatch_targets
          where dispatch_id = $1 and app_id = $2 and state = 'pending'
-         order by device_id limit $3 for update skip locked)
-       update dispatch_targets t set state = 'in_flight', claimed_by = $4, attempt_at_ms = $5
-       from claimed c where t.dispatch_id = c.dispatch_id and t.app_id = c.app_id and t.device_id = c.device_id
-       returning t.device_id, t.workspace_id, t.user_id, t.platform, t.token`,
+         order by device_id limit $3 for update skip locked),
+       attempted as (
+         update dispatch_targets t set state = 'in_flight', claimed_by = $4, attempt_at_ms = $5
+         from claimed c where t.dispatch_id = c.dispatch_id and t.app_id = c.app_id and t.device_id = c.device_id
+         returning t.device_id, t.workspace_id, t.user_id, t.platform, t.token)
+       select * from attempted`,
       [next.dispatch_id, next.app_id, size, instance, now],
     );
-    const [dispatch]: { message: PushMessage }[] = await tx.query(
-      `update dispatches set status = 'running' where dispatch_id = $1 and status = 'pending' returning message`,
+    await tx.query(`update dispatches set status = 'running' where dispatch_id = $1 and status = 'pending'`, [
+      next.dispatch_id,
+    ]);
+    const [{ message }]: { message: PushMessage }[] = await tx.query(
+      'select message from dispatches where dispatch_id = $1',
       [next.dispatch_id],
     );
-    const message =
-      dispatch?.message ??
-      (
-        (await tx.query('select message from dispatches where dispatch_id = $1', [next.dispatch_id])) as {
-          message: PushMessage;
-        }[]
-      )[0].message;
     return {
       dispatchId: next.dispatch_id,
       workspaceId: rows[0].workspace_id,
@@ -132,12 +131,14 @@ export async function recordOutcomes(
     provider_message_id: outcome.kind === 'sent' ? outcome.providerMessageId : null,
   }));
   const changed: { app_id: string; device_id: string }[] = await tx.query(
-    `update dispatch_targets t set state = r.state, reason = r.reason, failure_category = r.failure_category,
-       provider_message_id = r.provider_message_id, outcome_at_ms = $${OUTCOMES.fields.length + 2}
-     from ${OUTCOMES.unnest()}
-     where t.dispatch_id = $${OUTCOMES.fields.length + 1} and t.app_id = r.app_id and t.device_id = r.device_id
-       and t.state = 'in_flight' and t.claimed_by = $${OUTCOMES.fields.length + 3}
-     returning t.app_id, t.device_id`,
+    `with recorded as (
+       update dispatch_targets t set state = r.state, reason = r.reason, failure_category = r.failure_category,
+         provider_message_id = r.provider_message_id, outcome_at_ms = $${OUTCOMES.fields.length + 2}
+       from ${OUTCOMES.unnest()}
+       where t.dispatch_id = $${OUTCOMES.fields.length + 1} and t.app_id = r.app_id and t.device_id = r.device_id
+         and t.state = 'in_flight' and t.claimed_by = $${OUTCOMES.fields.length + 3}
+       returning t.app_id, t.device_id)
+     select * from recorded`,
     [...OUTCOMES.arrays(rows), dispatchId, now, instance],
   );
   const recorded = new Set(changed.map((c) => `${c.app_id}\u0000${c.device_id}`));
@@ -157,13 +158,15 @@ export async function recordOutcomes(
     skipped_not_push_enabled: number;
     skipped_suppressed: number;
   })[] = await tx.query(
-    `update dispatches set sent = sent + $2, bounced = bounced + $3, failed = failed + $4,
-       remaining = remaining - $5,
-       status = case when remaining - $5 = 0 then 'completed' else 'running' end,
-       completed_at_ms = case when remaining - $5 = 0 then $6::bigint end
-     where dispatch_id = $1
-     returning workspace_id, targeted, sent, bounced, failed, remaining, skipped_unsubscribed,
-       skipped_not_push_enabled, skipped_suppressed`,
+    `with counted as (
+       update dispatches set sent = sent + $2, bounced = bounced + $3, failed = failed + $4,
+         remaining = remaining - $5,
+         status = case when remaining - $5 = 0 then 'completed' else 'running' end,
+         completed_at_ms = case when remaining - $5 = 0 then $6::bigint end
+       where dispatch_id = $1
+       returning workspace_id, targeted, sent, bounced, failed, remaining, skipped_unsubscribed,
+         skipped_not_push_enabled, skipped_suppressed)
+     select * from counted`,
     [dispatchId, counts.sent, counts.bounced, counts.failed, kept.length, now],
   );
   const completed = dispatch.remaining === 0;
