@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { runService } from '@push/service-kit';
-import { dispatcherService } from './service';
+import { ProvidersModule } from './providers/providers.module';
+import { dispatcherServiceSendingThrough } from './service';
 
-void runService(dispatcherService);
+void runService(dispatcherServiceSendingThrough(ProvidersModule));
