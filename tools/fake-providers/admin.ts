@@ -41,7 +41,7 @@ const counters = (fakes: FakeProviders) => ({
  * - `PUT /answers/<provider>` with AnswerSettings (`byToken`, `byPrefix`, `rates`, `next`) → replaces its answers;
  * - `PUT /latency` or `/latency/<provider>` with `{fixedMs, jitterMs}`;
  * - `GET /settings` → the current answers and latency of each, and the apps file settings;
- * - `POST /reset` → counters to zero (answers kept);
+ * - `POST /reset` → counters (and FCM's token grants) to zero, answers kept;
  * - `POST /subscriptions` with `{count?, applicationServerKey?}` → PushSubscription JSONs made by the fake browser.
  * A bad request is a 400 naming the problem.
  */
@@ -81,6 +81,7 @@ export async function startAdmin(
       return [200, { apps, ...Object.fromEntries(NAMES.map((n) => [n, fakes[n].answers.settings()])) }];
     if (method === 'POST' && url.pathname === '/reset') {
       for (const name of NAMES) fakes[name].counters.reset();
+      fakes.fcm.tokenRequests = 0;
       return [200, counters(fakes)];
     }
     if (method === 'POST' && url.pathname === '/subscriptions') {
