@@ -311,7 +311,10 @@ export class DispatchWorker implements OnApplicationBootstrap {
     this.log.error({ err: error }, `dispatch worker: ${what} failed`);
   }
 
-  /** Stops claiming, lets the batches in flight settle and be recorded, then closes the provider and the session. */
+  /**
+   * Stops claiming and lets the batches in flight settle and be recorded (before the database closes); the provider
+   * is closed by its own module afterwards.
+   */
   private async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.recoveryTimer);
@@ -319,7 +322,6 @@ export class DispatchWorker implements OnApplicationBootstrap {
     await this.starting;
     await Promise.all(this.loops);
     await this.draining;
-    await this.provider.close();
     const session = this.session;
     this.session = null;
     await session?.end().catch(() => undefined);
