@@ -14,6 +14,7 @@ import {
   dropDatabase,
   eventually,
   messageCount,
+  outcomeEvents,
   readMessages,
   testBrokers,
   testServerUrl,
@@ -44,7 +45,7 @@ afterAll(() => {
 });
 
 interface Deployment {
-  service: 'token-registry' | 'subscription-state';
+  service: 'token-registry' | 'subscription-state' | 'bounce-processor';
   prefix: string;
   databaseUrl: string;
   env: Record<string, string>;
@@ -422,5 +423,57 @@ describe('eventlog rebuild and verify: subscription-state, its real process', ()
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('<service>: expected one of token-registry');
     expect(readFileSync(join(logs, 'started-ss.log'), 'utf8')).not.toContain('"level":50');
+  });
+});
+
+describe('eventlog verify: bounce-processor, its real process', () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deployment('bounce-processor');
+    startLive(d);
+    // Registrations first, applied, then the outcomes, and the replay one partition at a time (below): a device's first
+    // registration and its first outcomes applied at the same moment from the two topics lose one side's writes in
+    // bounce-processor (its row lock finds no row yet and both transactions upsert it: the last one wins), in the live
+    // service and in a replay alike, and verify rightly reports that (14 of 30 devices in about 2 runs of 5). That is
+    // bounce-processor's to fix; this test proves verify on its tables where neither side raced.
+    const registrations: OutgoingEvent[] = [];
+    const events: OutgoingEvent[] = [];
+    for (let i = 0; i < 30; i++) {
+      const device = { workspace_id: ws, app_id: 'ios-app', device_id: `phone-${i}` };
+      const key = MessageKeys.device(ws, 'ios-app', device.device_id);
+      const token = `${i}`.padStart(64, 'a');
+      registrations.push({
+        topic: Topics.DeviceTokens,
+        key,
+        event: deviceTokenEvents.tokenAssigned(device, T0 + i, token, { user_id: `u${i}` }),
+      });
+      events.push({
+        topic: Topics.DispatchOutcomes,
+        key,
+        event: outcomeEvents.pushSent(device, T0 + 1000 + i, { user_id: `u${i}` }),
+      });
+      if (i % 3 === 0)
+        events.push({
+          topic: Topics.DispatchOutcomes,
+          key,
+          event: outcomeEvents.pushBounced(device, T0 + 2000 + i, token, 'Unregistered', { user_id: `u${i}` }),
+        });
+    }
+    await d.producer.sendRaw(registrations.map((e) => d.producer.encode(e)));
+    await waitApplied(d, [Topics.DeviceTokens]);
+    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
+    await waitApplied(d, [Topics.DispatchOutcomes]);
+  });
+  afterAll(() => teardown(d));
+
+  it('verify finds 0 differences in the delivery read model', async () => {
+    const run = await runCli(['verify', 'bounce-processor', '--service-main', mainOf(d.service)], {
+      ...d.env,
+      CONSUMER_CONCURRENCY: '1',
+    });
+    expect(run.stdout).toContain('verify bounce-processor: 70 messages applied by both read models');
+    expect(run.stdout).toMatch(/delivery_devices: 30 live rows, 30 rebuilt rows, no differences/);
+    expect(run.stdout).toContain('\n0 difference(s)');
+    expect(run.code).toBe(0);
   });
 });
