@@ -1,6 +1,7 @@
 import type { PushMessage } from '@push/contracts';
 import { NETWORK_ERROR, Provider } from '@push/providers';
 import type { AppConfig } from '@push/service-kit';
+import { BurstGuard } from './burst-guard';
 import { Attempt, RetryPolicy, judge } from './delivery-policy';
 import { RateLimiter, Semaphore } from './flow-control';
 import { ProviderMetrics } from './provider-metrics';
@@ -33,6 +34,10 @@ export interface LaneSettings extends RetryPolicy {
   concurrency: number;
   ratePerMinute: number;
   pauseMs: number;
+  /** B4 in the sender: a burst of one burst-sensitive reason in the app's last `burstWindow` results pauses it. */
+  burstWindow: number;
+  burstMinCount: number;
+  burstShare: number;
 }
 
 /** `close` was called: the process is stopping, the send did not finish. */
@@ -45,12 +50,13 @@ export class ProviderClosedError extends Error {
 
 /**
  * One app's sending: its sender, bounded concurrency, its rate limit, retries with backoff (D6) and the pause after a
- * configuration error — while paused, the app's devices fail fast as CONFIGURATION (with the reason that paused it),
+ * configuration error, or after a burst of one of B4's reasons (`BurstGuard`) — while paused, the app's devices fail fast as CONFIGURATION (with the reason that paused it),
  * and the pause is logged and counted once, when it starts.
  */
 export class AppLane<Prepared> {
   private readonly slots: Semaphore;
   private readonly rate: RateLimiter;
+  private readonly bursts: BurstGuard;
   private pause: { until: number; reason: string } | null = null;
   private closed = false;
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; reject: (error: Error) => void }>();
@@ -65,6 +71,7 @@ export class AppLane<Prepared> {
   ) {
     this.slots = new Semaphore(settings.concurrency);
     this.rate = new RateLimiter(settings.ratePerMinute, now);
+    this.bursts = new BurstGuard(settings.burstWindow, settings.burstMinCount, settings.burstShare);
   }
 
   get provider(): Provider {
@@ -122,7 +129,9 @@ export class AppLane<Prepared> {
       if (this.closed) throw new ProviderClosedError();
       const verdict = judge(this.provider, attempt, attemptNo, this.settings);
       if (verdict.kind === 'done') {
-        if (verdict.pause && verdict.result.kind === 'failed') this.startPause(verdict.result.reason);
+        if (verdict.pause && verdict.result.kind === 'failed') this.startPause(verdict.result.reason, 'error');
+        const burst = this.bursts.record(verdict.burstReason);
+        if (burst !== null) this.startPause(burst, 'burst');
         return this.count(verdict.result);
       }
       this.metrics.retry(this.provider);
@@ -130,7 +139,7 @@ export class AppLane<Prepared> {
     }
   }
 
-  private startPause(reason: string): void {
+  private startPause(reason: string, cause: 'error' | 'burst'): void {
     if (this.pausedBy() !== null) return;
     this.pause = { until: this.now() + this.settings.pauseMs, reason };
     this.metrics.paused(this.provider, this.app.workspace_id, this.app.app_id);
@@ -140,9 +149,12 @@ export class AppLane<Prepared> {
         workspace_id: this.app.workspace_id,
         app_id: this.app.app_id,
         reason,
+        cause,
         pauseMs: this.settings.pauseMs,
       },
-      "configuration error: the app's provider is paused, its sends fail as CONFIGURATION until the pause ends",
+      cause === 'burst'
+        ? "configuration error (a burst of one reason across the app's devices, B4): the app's provider is paused, its sends fail as CONFIGURATION until the pause ends"
+        : "configuration error: the app's provider is paused, its sends fail as CONFIGURATION until the pause ends",
     );
   }
 

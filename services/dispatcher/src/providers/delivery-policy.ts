@@ -24,17 +24,27 @@ export interface RetryPolicy {
   retryMaxMs: number;
 }
 
-/** What to do after an attempt: the device's result (and whether the app's provider must pause), or a retry. */
-export type Verdict = { kind: 'done'; result: SendResult; pause: boolean } | { kind: 'retry'; delayMs: number };
+/**
+ * What to do after an attempt: the device's result — whether the app's provider must pause, and whether the answer is
+ * one of B4's reasons that only a burst makes the app's configuration (`burstReason`) — or a retry.
+ */
+export type Verdict =
+  { kind: 'done'; result: SendResult; pause: boolean; burstReason: string | null } | { kind: 'retry'; delayMs: number };
 
-const done = (result: SendResult, pause = false): Verdict => ({ kind: 'done', result, pause });
+const done = (result: SendResult, pause = false, burstReason: string | null = null): Verdict => ({
+  kind: 'done',
+  result,
+  pause,
+  burstReason,
+});
 
 /**
  * D6 for one answer (the class from @push/providers, shared with bounce-processor):
  * - sent → `sent`;
  * - a token reason → `bounced` with the provider's reason (and APNs timestamp). The B4 reasons that are an app's
- *   configuration only in a burst (FCM `messaging/mismatched-credential`, APNs `DeviceTokenNotForTopic`) are bounces
- *   too: bounce-processor sees all of an app's outcomes and decides burst or single, and never invalidates on a burst;
+ *   configuration only in a burst (FCM `messaging/mismatched-credential`, APNs `DeviceTokenNotForTopic`,
+ *   `BadDeviceToken`) are bounces too, marked `burstReason`: bounce-processor sees all of an app's outcomes and
+ *   decides burst or single, and never invalidates on a burst; the lane pauses the app when it sees a burst of them;
  * - configuration → `failed CONFIGURATION`, and the app's provider pauses;
  * - payload → `failed PAYLOAD` (never the token);
  * - retry, and a reason no provider documents (never treated as the token's) → retried after the backoff
@@ -61,10 +71,13 @@ export function judge(
     case 'success':
       return done({ kind: 'sent', providerMessageId: null });
     case 'permanent':
-      return done({ kind: 'bounced', providerReason: reason, providerTimestamp: attempt.timestamp ?? null });
     case 'configuration':
-      if (classified.burstSensitive)
-        return done({ kind: 'bounced', providerReason: reason, providerTimestamp: attempt.timestamp ?? null });
+      if (classified.class === 'permanent' || classified.burstSensitive)
+        return done(
+          { kind: 'bounced', providerReason: reason, providerTimestamp: attempt.timestamp ?? null },
+          false,
+          classified.burstSensitive ? reason : null,
+        );
       return done({ kind: 'failed', category: 'CONFIGURATION', reason }, true);
     case 'payload':
       return done({ kind: 'failed', category: 'PAYLOAD', reason });

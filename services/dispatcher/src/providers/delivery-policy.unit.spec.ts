@@ -9,6 +9,7 @@ describe('judge (D6)', () => {
       kind: 'done',
       result: { kind: 'sent', providerMessageId: 'id-1' },
       pause: false,
+      burstReason: null,
     });
   });
 
@@ -20,7 +21,13 @@ describe('judge (D6)', () => {
     expect(judge('FCM', failure('messaging/mismatched-credential'), 1, policy)).toMatchObject({
       result: { kind: 'bounced', providerReason: 'messaging/mismatched-credential' },
     });
-    expect(judge('APNS', failure('DeviceTokenNotForTopic'), 1, policy)).toMatchObject({ result: { kind: 'bounced' } });
+    expect(judge('APNS', failure('DeviceTokenNotForTopic'), 1, policy)).toMatchObject({
+      result: { kind: 'bounced' },
+      pause: false,
+      burstReason: 'DeviceTokenNotForTopic',
+    });
+    expect(judge('APNS', failure('BadDeviceToken'), 1, policy)).toMatchObject({ burstReason: 'BadDeviceToken' });
+    expect(judge('APNS', failure('Unregistered'), 1, policy)).toMatchObject({ burstReason: null });
     expect(judge('WEB_PUSH', failure('410'), 1, policy)).toMatchObject({
       result: { kind: 'bounced', providerReason: '410' },
     });
@@ -41,12 +48,14 @@ describe('judge (D6)', () => {
       kind: 'done',
       result: { kind: 'failed', category: 'CONFIGURATION', reason: 'InvalidProviderToken' },
       pause: true,
+      burstReason: null,
     });
     expect(judge('WEB_PUSH', failure('403'), 1, policy)).toMatchObject({ pause: true });
     expect(judge('APNS', failure('PayloadTooLarge'), 1, policy)).toEqual({
       kind: 'done',
       result: { kind: 'failed', category: 'PAYLOAD', reason: 'PayloadTooLarge' },
       pause: false,
+      burstReason: null,
     });
   });
 

@@ -229,6 +229,40 @@ describe('pause after a configuration error (D6)', () => {
     expect(after.every((r) => r.kind === 'sent')).toBe(true);
   });
 
+  it('D6/B4: a burst of messaging/mismatched-credential: its answers are bounces, then the app pauses (logged once)', async () => {
+    const { provider, warnings } = providerUnderTest(env.fakes, {
+      fcmConcurrency: 5,
+      burstWindow: 40,
+      burstMinCount: 20,
+      burstShare: 0.5,
+    });
+    env.fakes.fcm.answers.set({ byPrefix: { f: { status: 403, reason: 'SENDER_ID_MISMATCH' } } });
+    const results = await provider.send(
+      env.apps.android,
+      message(),
+      Array.from({ length: 300 }, (_, i) => target(env.apps.android, fcmToken(`mismatch-${i}`))),
+    );
+    await provider.close();
+    const bounced = results.filter((r) => r.kind === 'bounced');
+    const paused = results.filter((r) => r.kind === 'failed');
+    // Every answer FCM gave is reported as it was (bounce-processor's B4 holds them); the rest never went out.
+    expect(bounced.length).toBe(env.fakes.fcm.counters.received);
+    expect(bounced.length).toBeGreaterThanOrEqual(20);
+    expect(bounced.length).toBeLessThanOrEqual(20 + 5);
+    expect(bounced.every((r) => r.kind === 'bounced' && r.providerReason === 'messaging/mismatched-credential')).toBe(
+      true,
+    );
+    expect(paused).toEqual(
+      Array(300 - bounced.length).fill({
+        kind: 'failed',
+        category: 'CONFIGURATION',
+        reason: 'messaging/mismatched-credential',
+      }),
+    );
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].details).toMatchObject({ cause: 'burst', reason: 'messaging/mismatched-credential' });
+  });
+
   it("D6: another app's provider is not paused by it", async () => {
     const { provider } = providerUnderTest(env.fakes);
     const other = { ...env.apps.android, app_id: 'android-other' };

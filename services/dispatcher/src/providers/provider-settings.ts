@@ -27,6 +27,10 @@ export interface ProviderSettings {
   requestTimeoutMs: number;
   /** Web Push: a VAPID JWT is signed per push-service origin for this long and reused until 10 % of it is left. */
   vapidValidityS: number;
+  /** B4 in the sender: of an app's last `burstWindow` results, ≥ `burstMinCount` and > `burstShare` of one reason. */
+  burstWindow: number;
+  burstMinCount: number;
+  burstShare: number;
 }
 
 export const DEFAULT_PROVIDER_SETTINGS: ProviderSettings = {
@@ -42,6 +46,9 @@ export const DEFAULT_PROVIDER_SETTINGS: ProviderSettings = {
   ratePerMinute: 600_000,
   requestTimeoutMs: 10_000,
   vapidValidityS: 12 * 3600,
+  burstWindow: 200,
+  burstMinCount: 50,
+  burstShare: 0.5,
 };
 
 const integer = (min: number, max: number, fallback: number) =>
@@ -72,6 +79,9 @@ export const PROVIDER_SETTINGS_SHAPE = {
   PROVIDER_REQUEST_TIMEOUT_MS: integer(100, 600_000, d.requestTimeoutMs),
   // RFC 8292: a VAPID JWT expires within 24 hours.
   PROVIDER_VAPID_VALIDITY_S: integer(60, 24 * 3600, d.vapidValidityS),
+  PROVIDER_BURST_WINDOW: integer(1, 100_000, d.burstWindow),
+  PROVIDER_BURST_MIN_COUNT: integer(1, 100_000, d.burstMinCount),
+  PROVIDER_BURST_SHARE_PERCENT: integer(1, 100, d.burstShare * 100),
 };
 
 /** The adapters' settings from the environment, through the kit's one config loader (a bad value names its variable). */
@@ -90,5 +100,8 @@ export function providerSettingsFrom(env: NodeJS.ProcessEnv = process.env): Prov
     ratePerMinute: v.PROVIDER_RATE_PER_MINUTE,
     requestTimeoutMs: v.PROVIDER_REQUEST_TIMEOUT_MS,
     vapidValidityS: v.PROVIDER_VAPID_VALIDITY_S,
+    burstWindow: v.PROVIDER_BURST_WINDOW,
+    burstMinCount: v.PROVIDER_BURST_MIN_COUNT,
+    burstShare: v.PROVIDER_BURST_SHARE_PERCENT / 100,
   };
 }

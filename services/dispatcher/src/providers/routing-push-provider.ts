@@ -148,6 +148,9 @@ export class RoutingPushProvider implements PushProvider {
       maxAttempts: s.maxAttempts,
       retryBaseMs: s.retryBaseMs,
       retryMaxMs: s.retryMaxMs,
+      burstWindow: s.burstWindow,
+      burstMinCount: s.burstMinCount,
+      burstShare: s.burstShare,
     };
   }
 
