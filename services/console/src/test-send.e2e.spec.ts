@@ -117,7 +117,7 @@ describe('the console test send (real dispatcher, fake APNs)', () => {
       'completed: 1 sent, 1 bounced, 0 failed, 0 skipped of 2 devices',
     );
     expect(fakes.apns.counters.perToken.get(PHONE_TOKEN)).toBeGreaterThanOrEqual(1);
-    if (screenshots) await page.screenshot({ path: join(screenshots, 'test-send.png'), fullPage: true });
+    if (screenshots) await page.screenshot({ path: join(screenshots, 'test-send-outcomes.png'), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
   });
 });
