@@ -5,17 +5,23 @@
 // to them. Nothing here reads a service's database: the suite checks through topics and HTTP only.
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import { EventOf, TopicName, decodeEvent } from '@push/contracts';
 import { createKafka } from '@push/event-bus';
 
-/** The repository root: builds, `deploy/service-node-options` and relative paths start there. */
-export const REPO_ROOT = resolve(__dirname, '../..');
+/**
+ * The repository root (builds, `deploy/service-node-options` and relative paths start there): the folder with nx.json
+ * above this file — `tools/e2e/` in the sources, `dist/tools/e2e/` when a benchmark runs the built copy.
+ */
+export const REPO_ROOT = (() => {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'nx.json'))) return dir;
+  return resolve(__dirname, '../..');
+})();
 
 export const PLATFORM_SERVICES = [
   'token-registry',
@@ -223,6 +229,11 @@ export interface PlatformProcessesOptions {
   /** Node flags of each service; default its production heap budget. */
   nodeArgs?: string[];
   logLevel?: string;
+  /**
+   * Restart a service that exits by itself (after 1 s), as a supervisor would: the chaos run's broker and Postgres
+   * restarts may make a service give up. Such exits are still recorded in `unexpectedExits`.
+   */
+  restartOnExit?: boolean;
 }
 
 interface Running {
@@ -240,6 +251,7 @@ export class PlatformProcesses {
   readonly ports = {} as Record<PlatformService, number>;
   readonly unexpectedExits: string[] = [];
   private readonly running = new Map<PlatformService, Running>();
+  private stoppingAll = false;
 
   constructor(readonly options: PlatformProcessesOptions) {
     mkdirSync(options.logDir, { recursive: true });
@@ -294,8 +306,12 @@ export class PlatformProcesses {
     const entry: Running = { child, startedAt: performance.now(), stopping: false };
     this.running.set(service, entry);
     child.once('exit', (code, signal) => {
-      if (!entry.stopping)
-        this.unexpectedExits.push(`${service} (pid ${child.pid}) exited: code ${code}, signal ${signal}`);
+      if (entry.stopping) return;
+      this.unexpectedExits.push(`${service} (pid ${child.pid}) exited: code ${code}, signal ${signal}`);
+      if (this.options.restartOnExit && !this.stoppingAll)
+        setTimeout(() => {
+          if (!this.stoppingAll && this.running.get(service) === entry) void this.start(service);
+        }, 1000);
     });
     return child;
   }
@@ -345,12 +361,18 @@ export class PlatformProcesses {
   }
 
   async stopAll(): Promise<void> {
+    this.stoppingAll = true;
     await Promise.all([...this.running.keys()].map((s) => this.stop(s)));
   }
 
-  /** Fails when a service exited by itself. */
+  /** Fails when a service exited by itself (unless it is supervised: `restartOnExit`). */
   check(): void {
-    if (this.unexpectedExits.length) throw new Error(this.unexpectedExits.join('; '));
+    if (this.unexpectedExits.length && !this.options.restartOnExit) throw new Error(this.unexpectedExits.join('; '));
+  }
+
+  isRunning(service: PlatformService): boolean {
+    const entry = this.running.get(service);
+    return !!entry && entry.child.exitCode === null && entry.child.signalCode === null;
   }
 }
 
