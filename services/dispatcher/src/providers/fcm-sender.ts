@@ -87,6 +87,8 @@ export class FcmSender implements PlatformSender<string> {
   private readonly origin: string;
   private readonly path: string;
   private readonly credential: Credential;
+  /** With `fcm.endpoint`: the agent the credential's token requests go through (closed with the sender). */
+  private readonly agent: Agent | undefined;
   private readonly sessions: (ClientHttp2Session | null)[];
   private turn = 0;
   private token: { value: string; expiresAt: number } | null = null;
@@ -100,10 +102,10 @@ export class FcmSender implements PlatformSender<string> {
     if (!fcm) throw new Error(`app ${app.app_id} has no fcm settings`);
     this.origin = fcm.endpoint ? new URL(fcm.endpoint).origin : FCM_ORIGIN;
     this.path = `/v1/projects/${encodeURIComponent(fcm.project_id)}/messages:send`;
-    const agent = fcm.endpoint ? agentTo(this.origin, options.ca) : undefined;
+    this.agent = fcm.endpoint ? agentTo(this.origin, options.ca) : undefined;
     this.credential =
       options.credential ??
-      (fcm.service_account_file ? cert(fcm.service_account_file, agent) : applicationDefault(agent));
+      (fcm.service_account_file ? cert(fcm.service_account_file, this.agent) : applicationDefault(this.agent));
     this.sessions = Array.from({ length: options.sessions }, () => null);
   }
 
@@ -196,6 +198,7 @@ export class FcmSender implements PlatformSender<string> {
   }
 
   async close(): Promise<void> {
+    this.agent?.destroy();
     await Promise.all(
       this.sessions.map(
         (session) =>
