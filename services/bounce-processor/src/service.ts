@@ -1,6 +1,7 @@
 import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { BounceProcessorModule } from './app.module';
+import { DeliveryDeviceClaims1796083200006 } from './projections/delivery/delivery-claims.migration';
 import { DeliveryBaseline1796083200002 } from './projections/delivery/delivery-tables.migration';
 
 export const bounceProcessorService: ServiceDefinition = {
@@ -8,5 +9,5 @@ export const bounceProcessorService: ServiceDefinition = {
   description: 'Turns provider bounces into token invalidation, device delivery status and uninstall signals.',
   imports: [BounceProcessorModule],
   entities: [],
-  migrations: [...EVENT_BUS_MIGRATIONS, DeliveryBaseline1796083200002],
+  migrations: [...EVENT_BUS_MIGRATIONS, DeliveryBaseline1796083200002, DeliveryDeviceClaims1796083200006],
 };

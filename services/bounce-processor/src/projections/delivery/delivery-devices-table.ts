@@ -50,10 +50,20 @@ const DEVICE_KEYS = new BulkRows<DeviceKey>({ workspace_id: 'text', app_id: 'tex
 
 export const DELIVERY_DEVICE_COLUMNS = DEVICES.selectList();
 
-// Locked in key order: an outcome batch and a registration batch of the same device serialise without deadlock.
-const LOCK = `select ${DELIVERY_DEVICE_COLUMNS} from delivery_devices
+// A device's outcomes (dispatch.outcomes.v1) and registrations (token-registry.device-tokens.v1) are on two topics,
+// applied by concurrent transactions. `for update` locks only rows that exist: two transactions both seeing a new
+// device would both insert it, and the upsert of the later would overwrite the earlier's effect. So every batch first
+// claims its devices' keys in `delivery_device_claims` (one row per device ever seen, never read otherwise): an insert
+// of a key another open transaction inserted waits for it, and a key already there is locked. Claimed in key order, so
+// an outcome batch and a registration batch serialise without deadlock; only then are the devices read.
+const CLAIM = `insert into delivery_device_claims (${DEVICE_KEYS.columns()})
+  select * from ${DEVICE_KEYS.unnest()} order by ${DEVICE_KEYS.columns()}
+  on conflict do nothing`;
+const LOCK_CLAIMS = `select 1 from delivery_device_claims
   where (${DEVICE_KEYS.columns()}) in (select * from ${DEVICE_KEYS.unnest()})
   order by ${DEVICE_KEYS.columns()} for update`;
+const READ = `select ${DELIVERY_DEVICE_COLUMNS} from delivery_devices
+  where (${DEVICE_KEYS.columns()}) in (select * from ${DEVICE_KEYS.unnest()})`;
 const UPSERT = `${DEVICES.insert('delivery_devices', DEVICES.recordset())}
   ${DEVICES.onConflictUpdate(['workspace_id', 'app_id', 'device_id'])}`;
 
@@ -102,10 +112,17 @@ export const deviceRefOf = (key: DeviceKey): DeviceRef => ({
 
 const keyOf = (key: DeviceKey) => `${key.workspace_id}\u0000${key.app_id}\u0000${key.device_id}`;
 
-/** The stored devices among `keys`, locked for the transaction (unknown ones have no row yet). */
+/**
+ * The stored devices among `keys` (unknown ones have no row yet), every key — known or not — locked for the transaction
+ * through its claim, so that no concurrent batch reads or writes these devices until this one ends.
+ */
 export async function lockDeliveryDevices(tx: EntityManager, keys: readonly DeviceKey[]): Promise<DeliveryDeviceRow[]> {
   const distinct = distinctBy(keys, keyOf);
-  return distinct.length ? tx.query(LOCK, DEVICE_KEYS.arrays(distinct)) : [];
+  if (!distinct.length) return [];
+  const arrays = DEVICE_KEYS.arrays(distinct);
+  await tx.query(CLAIM, arrays);
+  await tx.query(LOCK_CLAIMS, arrays);
+  return tx.query(READ, arrays);
 }
 
 export async function upsertDeliveryDevices(

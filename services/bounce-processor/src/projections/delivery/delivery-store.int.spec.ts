@@ -107,6 +107,37 @@ describe('the delivery read model (real Postgres)', () => {
     expect(again.events).toEqual([]);
   });
 
+  it('B1/B2: a new device — its registration and first outcome applied by concurrent transactions — gets both', async () => {
+    // Its outcomes and its registrations come on two topics, applied at the same time by two partitions' batches.
+    const fresh = device('ios-app', 'fresh-1');
+    const registered = deviceTokenEvents.tokenAssigned(fresh, 3_000, 'tok-fresh', { user_id: 'kim' });
+    const sent = outcomeEvents.pushSent(fresh, 3_001);
+    let releaseRegistration = () => {};
+    const registrationHeld = new Promise<void>((resolve) => (releaseRegistration = resolve));
+    const finished: string[] = [];
+
+    const registration = a.transaction(async (tx) => {
+      await applyRegistrations(tx, 0, [registered]);
+      await registrationHeld; // still open while the outcome's batch runs
+      finished.push('registration');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const outcome = a.transaction(async (tx) => {
+      await applyOutcomes(tx, 4, DEFAULT_BURST_SETTINGS, [sent]);
+      finished.push('outcome');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    releaseRegistration();
+    await Promise.all([registration, outcome]);
+
+    // The outcome's batch waited for the registration's (the device's claim), then read its row.
+    expect(finished).toEqual(['registration', 'outcome']);
+    const [row] = await a.query(
+      "select user_id, status, jsonb_array_length(history) as outcomes from delivery_devices where device_id = 'fresh-1'",
+    );
+    expect(row).toEqual({ user_id: 'kim', status: 'SENT', outcomes: 1 });
+  });
+
   it('B4: release applies the held bounces as B3 once; the rows are gone afterwards', async () => {
     const command = { type: 'ReleaseHeldBounces' as const, data: { workspace_id: WS, app_id: 'burst-app' } };
     const released = await a.transaction((tx) => applyOperatorCommand(tx, command));
