@@ -4,6 +4,7 @@ import { DispatchesController } from './api/dispatches.controller';
 import { DispatcherMetrics } from './dispatcher-metrics';
 import { DispatchRequestsProjection } from './projections/dispatches/dispatch-requests.projection';
 import { EligibilityProjection } from './projections/eligibility/eligibility.projection';
+import { LoggedOutcomesProjection } from './projections/dispatches/logged-outcomes.projection';
 import { DispatchWorker } from './sending/dispatch-worker';
 import { SENDING_SETTINGS, sendingSettingsFrom } from './sending/sending-settings';
 
@@ -17,7 +18,7 @@ export class DispatcherModule {
     return {
       module: DispatcherModule,
       imports: [AppsFileModule, providers],
-      controllers: [DispatchesController, EligibilityProjection, DispatchRequestsProjection],
+      controllers: [DispatchesController, EligibilityProjection, DispatchRequestsProjection, LoggedOutcomesProjection],
       providers: [
         DispatcherMetrics,
         DispatchWorker,

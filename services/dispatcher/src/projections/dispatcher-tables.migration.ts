@@ -12,6 +12,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   `pending`, then `in_flight` (the attempt, committed before the provider call, by the worker `claimed_by`), then its
  *   outcome. A device is claimed from `pending` once, so it is sent at most once (D5).
  * - `accepted_dispatches`: requests `POST /dispatches` published and the projection has not recorded yet (`pending`).
+ * - `logged_outcomes`, `logged_completions`: what `dispatch.outcomes.v1` says of dispatches not recorded here (yet):
+ *   when the read model is rebuilt, the request may be applied after its outcomes; it then takes them from here, so a
+ *   device that has an outcome on the topic is never sent again and a completed dispatch sends nothing.
  */
 export class DispatcherBaseline1796083200005 implements MigrationInterface {
   name = 'DispatcherBaseline1796083200005';
@@ -61,6 +64,7 @@ export class DispatcherBaseline1796083200005 implements MigrationInterface {
         remaining integer not null,
         completed_at_ms bigint
       )`);
+    await queryRunner.query("create index dispatches_open on dispatches (dispatch_id) where status <> 'completed'");
     await queryRunner.query(`
       create table dispatch_targets (
         dispatch_id text not null,
@@ -92,10 +96,46 @@ export class DispatcherBaseline1796083200005 implements MigrationInterface {
         workspace_id text not null,
         accepted_at_ms bigint not null
       )`);
+    await queryRunner.query(`
+      create table logged_outcomes (
+        dispatch_id text not null,
+        app_id text not null,
+        device_id text not null,
+        workspace_id text not null,
+        user_id text,
+        platform text not null check (platform in ('IOS', 'ANDROID', 'WEB')),
+        state text not null check (state in ('sent', 'bounced', 'failed')),
+        reason text,
+        failure_category text,
+        provider_message_id text,
+        outcome_at_ms bigint not null,
+        primary key (dispatch_id, app_id, device_id)
+      )`);
+    await queryRunner.query(`
+      create table logged_completions (
+        dispatch_id text primary key,
+        workspace_id text not null,
+        targeted integer not null,
+        sent integer not null,
+        bounced integer not null,
+        failed integer not null,
+        skipped_unsubscribed integer not null,
+        skipped_not_push_enabled integer not null,
+        skipped_suppressed integer not null,
+        completed_at_ms bigint not null
+      )`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['accepted_dispatches', 'dispatch_targets', 'dispatches', 'eligible_devices', 'eligible_users'])
+    for (const table of [
+      'logged_completions',
+      'logged_outcomes',
+      'accepted_dispatches',
+      'dispatch_targets',
+      'dispatches',
+      'eligible_devices',
+      'eligible_users',
+    ])
       await queryRunner.query(`drop table ${table}`);
   }
 }

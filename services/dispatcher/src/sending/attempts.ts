@@ -218,3 +218,50 @@ export async function instancesInFlight(dataSource: DataSource, self: number): P
   );
   return rows.map((r) => r.claimed_by);
 }
+
+/**
+ * Completes dispatches that have nothing left to send and no completion yet — those whose every device was skipped
+ * (or whose audience was empty) — in the caller's transaction, returning their `DispatchCompleted` records. Locked
+ * `SKIP LOCKED`: of several replicas, one completes each.
+ */
+export async function completeFinished(
+  tx: EntityManager,
+  now: number,
+  limit = 100,
+): Promise<{ key: string; event: DispatchOutcomeEvent }[]> {
+  const rows: (Omit<DispatchCounts, 'skipped'> & {
+    dispatch_id: string;
+    workspace_id: string;
+    skipped_unsubscribed: number;
+    skipped_not_push_enabled: number;
+    skipped_suppressed: number;
+  })[] = await tx.query(
+    `select dispatch_id, workspace_id, targeted, sent, bounced, failed, skipped_unsubscribed, skipped_not_push_enabled,
+       skipped_suppressed
+     from dispatches where status <> 'completed' and remaining = 0 limit $1 for update skip locked`,
+    [limit],
+  );
+  if (rows.length === 0) return [];
+  await tx.query(
+    `update dispatches set status = 'completed', completed_at_ms = $2 where dispatch_id = any($1::text[])`,
+    [rows.map((r) => r.dispatch_id), now],
+  );
+  return rows.map((r) => ({
+    key: r.dispatch_id,
+    event: dispatchCompletedOf(
+      r,
+      {
+        targeted: r.targeted,
+        sent: r.sent,
+        bounced: r.bounced,
+        failed: r.failed,
+        skipped: {
+          unsubscribed: r.skipped_unsubscribed,
+          not_push_enabled: r.skipped_not_push_enabled,
+          suppressed: r.skipped_suppressed,
+        },
+      },
+      now,
+    ),
+  }));
+}

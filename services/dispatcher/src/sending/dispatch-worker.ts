@@ -23,9 +23,11 @@ import {
   type RecordedOutcomes,
   attemptsInFlight,
   claimBatch,
+  completeFinished,
   instancesInFlight,
   recordOutcomes,
 } from './attempts';
+import { outcomesCaughtUp, outcomesEnd } from './outcomes-catch-up';
 import { SENDING_SETTINGS, type SendingSettings } from './sending-settings';
 
 /** The advisory-lock class of worker instances: `pg_advisory_lock(WORKER_LOCK_CLASS, instance)`. */
@@ -50,6 +52,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *    2 and 4: whether the push reached the device is unknown; it is never sent again and is reported as `PushFailed`
  *    RETRY_EXHAUSTED `OUTCOME_UNKNOWN: …`. Every replica looks at start and every `DISPATCH_RECOVERY_MS`.
  *
+ * 0. **Catch-up**: before its first claim, a process waits until `LoggedOutcomesProjection` has applied
+ *    `dispatch.outcomes.v1` up to where it ended at the start: a rebuilt read model knows every published outcome.
+ *
  * The projection announces new work with `pg_notify` at its commit; the loops also poll every `DISPATCH_POLL_MS`.
  */
 @Injectable()
@@ -64,6 +69,7 @@ export class DispatchWorker implements OnApplicationBootstrap {
   private starting: Promise<void> | undefined;
   private lastError: string | undefined;
   private outboxBehind = false;
+  private catchingUp = false;
   private draining: Promise<void> | undefined;
 
   constructor(
@@ -80,9 +86,15 @@ export class DispatchWorker implements OnApplicationBootstrap {
   ) {
     this.log = logger.child({ component: 'dispatch-worker' });
     health.register('dispatch-worker', () => ({
-      up: this.session !== null,
+      up: this.session !== null && !this.catchingUp,
       details: {
-        state: this.stopping ? 'stopped' : this.session ? 'sending' : 'starting',
+        state: this.stopping
+          ? 'stopped'
+          : this.catchingUp
+            ? 'catching up on dispatch.outcomes.v1'
+            : this.session
+              ? 'sending'
+              : 'starting',
         ...(this.session && { instance: this.instance }),
         ...(this.lastError !== undefined && { lastError: this.lastError }),
         ...(this.outboxBehind && { outbox: 'waiting for Kafka' }),
@@ -108,12 +120,30 @@ export class DispatchWorker implements OnApplicationBootstrap {
       }
     }
     if (this.stopping) return;
+    await this.catchUp();
+    if (this.stopping) return;
     await this.recover().catch((error: unknown) => this.failed('recovery', error));
     this.recoveryTimer = setInterval(
       () => void this.recover().catch((error: unknown) => this.failed('recovery', error)),
       this.settings.recoveryMs,
     );
     this.loops = Array.from({ length: this.settings.concurrency }, () => this.loop());
+  }
+
+  /** Waits until every outcome published before this start is in the read model (see `outcomesEnd`). */
+  private async catchUp(): Promise<void> {
+    this.catchingUp = true;
+    for (let failures = 0; !this.stopping;) {
+      try {
+        const end = await outcomesEnd(this.config.kafkaBrokers, this.config.topicPrefix, this.log);
+        while (!this.stopping && !(await outcomesCaughtUp(this.dataSource, end))) await sleep(200);
+        break;
+      } catch (error) {
+        this.failed('catching up on dispatch.outcomes.v1', error);
+        await sleep(Math.min(30_000, 1000 * 2 ** failures++));
+      }
+    }
+    this.catchingUp = false;
   }
 
   /**
@@ -170,7 +200,7 @@ export class DispatchWorker implements OnApplicationBootstrap {
         }
         const batch = await claimBatch(this.dataSource, this.instance, this.settings.batchSize, Date.now());
         if (!batch) {
-          await this.idle();
+          if ((await this.completeFinished()) === 0) await this.idle();
           continue;
         }
         await this.send(batch);
@@ -230,6 +260,23 @@ export class DispatchWorker implements OnApplicationBootstrap {
     this.metrics.outcomes(recorded.counts);
     if (recorded.completed) this.metrics.completed();
     if (write) await this.publish(write);
+  }
+
+  /** Dispatches with nothing to send are completed here, once caught up (see `completeFinished`). */
+  private async completeFinished(): Promise<number> {
+    let write: OutboxWrite | null = null;
+    const completions = await this.dataSource.transaction(async (tx) => {
+      const records = await completeFinished(tx, Date.now());
+      if (records.length > 0)
+        write = await writeOutbox(
+          tx,
+          records.map(({ key, event }) => this.bus.producer.encode({ topic: Topics.DispatchOutcomes, key, event })),
+        );
+      return records.length;
+    });
+    this.metrics.completed(completions);
+    if (write) await this.publish(write);
+    return completions;
   }
 
   private async publish(write: OutboxWrite): Promise<void> {

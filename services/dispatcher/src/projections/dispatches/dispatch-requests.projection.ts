@@ -1,5 +1,5 @@
-import { DispatchRequested, MessageKeys, Topics } from '@push/contracts';
-import { type ConsumedEvent, type OutgoingEvent, RejectedEventError } from '@push/event-bus';
+import { DispatchRequested, Topics } from '@push/contracts';
+import { type ConsumedEvent, RejectedEventError } from '@push/event-bus';
 import {
   BulkRows,
   ProjectionContext,
@@ -8,11 +8,12 @@ import {
   ProjectionValidator,
 } from '@push/service-kit';
 import type { EntityManager } from 'typeorm';
-import { type DispatchPlan, audienceOf, planDispatch } from '../../domain/dispatch-plan';
-import { dispatchCompletedOf } from '../../domain/outcomes';
+import { type DispatchPlan, type SkipReason, audienceOf, planDispatch } from '../../domain/dispatch-plan';
+import type { DispatchCounts } from '../../domain/outcomes';
 import { requestProblem } from '../../domain/validation';
 import { DispatcherMetrics } from '../../dispatcher-metrics';
 import { loadAudienceFacts } from '../eligibility/audience-facts';
+import { LOGGED, type LoggedOutcome } from './logged-outcomes.projection';
 
 type Requests = typeof Topics.DispatchRequests;
 
@@ -28,8 +29,10 @@ interface TargetRow {
   user_id: string | null;
   platform: string;
   token: string | null;
-  state: 'pending' | 'skipped';
+  state: 'pending' | 'skipped' | 'sent' | 'bounced' | 'failed';
   reason: string | null;
+  failure_category: string | null;
+  provider_message_id: string | null;
   outcome_at_ms: number | null;
 }
 
@@ -43,6 +46,8 @@ const TARGETS = new BulkRows<TargetRow>({
   token: 'text',
   state: 'text',
   reason: 'text',
+  failure_category: 'text',
+  provider_message_id: 'text',
   outcome_at_ms: 'bigint',
 });
 const INSERT_TARGETS = TARGETS.insert('dispatch_targets', TARGETS.unnest());
@@ -54,7 +59,8 @@ const TARGETS_PER_INSERT = 10_000;
  * audience is resolved against the read model of eligible devices as it is when the request is applied, and every
  * device the dispatch considers is recorded — skipped with its reason, or `pending` for the sending worker, which
  * sends outside this transaction. A request whose `dispatch_id` is recorded already (a redelivery, or the same request
- * published twice) records nothing and sends nothing (D5). A dispatch with nothing to send completes here.
+ * published twice) records nothing and sends nothing (D5). Nothing is published here: the worker completes a dispatch
+ * once it has caught up on `dispatch.outcomes.v1` (a rebuilt read model may learn there that it completed long ago).
  */
 @ProjectionController(REQUESTS_GROUP)
 export class DispatchRequestsProjection {
@@ -66,11 +72,8 @@ export class DispatchRequestsProjection {
   }
 
   @ProjectionHandler(Topics.DispatchRequests)
-  async apply(consumed: ConsumedEvent<Requests>[], { tx }: ProjectionContext): Promise<OutgoingEvent[]> {
-    const outputs: OutgoingEvent[] = [];
-    const recorded: DispatchPlan[] = [];
-    let completed = 0;
-    let pending = false;
+  async apply(consumed: ConsumedEvent<Requests>[], { tx }: ProjectionContext): Promise<void> {
+    const recorded: DispatchCounts['skipped'][] = [];
     for (const item of consumed) {
       const request = item.event.data;
       const [existing]: { workspace_id: string }[] = await tx.query(
@@ -87,67 +90,120 @@ export class DispatchRequestsProjection {
         await loadAudienceFacts(tx, request.workspace_id, audienceOf(request.audience)),
       );
       const now = Date.now();
-      await recordDispatch(tx, request, plan, now);
-      recorded.push(plan);
-      if (plan.targets.some((t) => t.skip === null)) pending = true;
-      else {
-        completed++;
-        outputs.push({
-          topic: Topics.DispatchOutcomes,
-          key: MessageKeys.dispatch(request.dispatch_id),
-          event: dispatchCompletedOf(
-            request,
-            { targeted: plan.targets.length, sent: 0, bounced: 0, failed: 0, skipped: plan.skipped },
-            now,
-          ),
-        });
-      }
+      const dispatch = await recordDispatch(tx, request, plan, now);
+      recorded.push(dispatch.counts.skipped);
     }
     // Delivered to the listening workers when this transaction commits, never before.
-    if (pending) await tx.query(`select pg_notify('${WORK_CHANNEL}', '')`);
+    if (recorded.length > 0) await tx.query(`select pg_notify('${WORK_CHANNEL}', '')`);
     // Counted when applied (as bounce-processor counts): a batch rolled back and applied again counts again.
-    for (const plan of recorded) this.metrics.recorded(plan.skipped);
-    this.metrics.completed(completed);
-    return outputs;
+    for (const skipped of recorded) this.metrics.recorded(skipped);
   }
 }
 
-/** The dispatch row, its targets and the end of its `accepted_dispatches` note. */
-async function recordDispatch(tx: EntityManager, request: DispatchRequested, plan: DispatchPlan, now: number) {
-  const toSend = plan.targets.filter((t) => t.skip === null).length;
+interface RecordedDispatch {
+  counts: DispatchCounts;
+  /** Devices left to send. */
+  remaining: number;
+}
+
+/**
+ * The dispatch row and its targets. What `dispatch.outcomes.v1` already says of the dispatch (a rebuild that applies
+ * the request after its outcomes: `LoggedOutcomesProjection`) is the truth: a published completion records the
+ * dispatch completed with the published counts and its published device outcomes; otherwise a device with a published
+ * outcome takes that outcome instead of being sent or skipped. Then the dispatch's `logged_*` and
+ * `accepted_dispatches` notes go.
+ */
+async function recordDispatch(
+  tx: EntityManager,
+  request: DispatchRequested,
+  plan: DispatchPlan,
+  now: number,
+): Promise<RecordedDispatch> {
+  const id = request.dispatch_id;
+  const [completion]: (Omit<DispatchCounts, 'skipped'> & {
+    skipped_unsubscribed: number;
+    skipped_not_push_enabled: number;
+    skipped_suppressed: number;
+    completed_at_ms: string;
+  })[] = await tx.query('select * from logged_completions where dispatch_id = $1', [id]);
+  const loggedRows: LoggedOutcome[] = await tx.query(
+    `select ${LOGGED.selectList()} from logged_outcomes where dispatch_id = $1`,
+    [id],
+  );
+  const logged = new Map(loggedRows.map((o) => [`${o.app_id}\u0000${o.device_id}`, o]));
+  const rows: TargetRow[] = [];
+  if (!completion)
+    for (const { device, skip } of plan.targets) {
+      if (logged.has(`${device.app_id}\u0000${device.device_id}`)) continue;
+      rows.push({
+        dispatch_id: id,
+        app_id: device.app_id,
+        device_id: device.device_id,
+        workspace_id: request.workspace_id,
+        user_id: device.user_id,
+        platform: device.platform,
+        token: skip === null ? device.token : null,
+        state: skip === null ? 'pending' : 'skipped',
+        reason: skip,
+        failure_category: null,
+        provider_message_id: null,
+        outcome_at_ms: skip === null ? null : now,
+      });
+    }
+  for (const o of logged.values()) rows.push({ ...o, token: null, outcome_at_ms: Number(o.outcome_at_ms) });
+  const counts: DispatchCounts = {
+    targeted: rows.length,
+    sent: 0,
+    bounced: 0,
+    failed: 0,
+    skipped: { unsubscribed: 0, not_push_enabled: 0, suppressed: 0 },
+  };
+  let remaining = 0;
+  for (const row of rows)
+    if (row.state === 'pending') remaining++;
+    else if (row.state === 'skipped') counts.skipped[row.reason as SkipReason]++;
+    else counts[row.state]++;
+  const final: DispatchCounts = completion
+    ? {
+        targeted: completion.targeted,
+        sent: completion.sent,
+        bounced: completion.bounced,
+        failed: completion.failed,
+        skipped: {
+          unsubscribed: completion.skipped_unsubscribed,
+          not_push_enabled: completion.skipped_not_push_enabled,
+          suppressed: completion.skipped_suppressed,
+        },
+      }
+    : counts;
   await tx.query(
     `insert into dispatches (dispatch_id, workspace_id, campaign_id, requested_at_ms, recorded_at_ms, message, status,
-       targeted, skipped_unsubscribed, skipped_not_push_enabled, skipped_suppressed, remaining, completed_at_ms)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+       targeted, skipped_unsubscribed, skipped_not_push_enabled, skipped_suppressed, sent, bounced, failed, remaining,
+       completed_at_ms)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [
-      request.dispatch_id,
+      id,
       request.workspace_id,
       request.campaign_id,
       request.occurred_at,
       now,
       JSON.stringify(request.message),
-      toSend === 0 ? 'completed' : 'pending',
-      plan.targets.length,
-      plan.skipped.unsubscribed,
-      plan.skipped.not_push_enabled,
-      plan.skipped.suppressed,
-      toSend,
-      toSend === 0 ? now : null,
+      completion ? 'completed' : logged.size > 0 ? 'running' : 'pending',
+      final.targeted,
+      final.skipped.unsubscribed,
+      final.skipped.not_push_enabled,
+      final.skipped.suppressed,
+      final.sent,
+      final.bounced,
+      final.failed,
+      remaining,
+      completion ? Number(completion.completed_at_ms) : null,
     ],
   );
-  const rows: TargetRow[] = plan.targets.map(({ device, skip }) => ({
-    dispatch_id: request.dispatch_id,
-    app_id: device.app_id,
-    device_id: device.device_id,
-    workspace_id: request.workspace_id,
-    user_id: device.user_id,
-    platform: device.platform,
-    token: skip === null ? device.token : null,
-    state: skip === null ? 'pending' : 'skipped',
-    reason: skip,
-    outcome_at_ms: skip === null ? null : now,
-  }));
   for (let i = 0; i < rows.length; i += TARGETS_PER_INSERT)
     await tx.query(INSERT_TARGETS, TARGETS.arrays(rows.slice(i, i + TARGETS_PER_INSERT)));
-  await tx.query('delete from accepted_dispatches where dispatch_id = $1', [request.dispatch_id]);
+  await tx.query('delete from logged_outcomes where dispatch_id = $1', [id]);
+  await tx.query('delete from logged_completions where dispatch_id = $1', [id]);
+  await tx.query('delete from accepted_dispatches where dispatch_id = $1', [id]);
+  return { counts: final, remaining };
 }
