@@ -431,11 +431,8 @@ describe('eventlog verify: bounce-processor, its real process', () => {
   beforeAll(async () => {
     d = await deployment('bounce-processor');
     startLive(d);
-    // Registrations first, applied, then the outcomes, and the replay one partition at a time (below): a device's first
-    // registration and its first outcomes applied at the same moment from the two topics lose one side's writes in
-    // bounce-processor (its row lock finds no row yet and both transactions upsert it: the last one wins), in the live
-    // service and in a replay alike, and verify rightly reports that (14 of 30 devices in about 2 runs of 5). That is
-    // bounce-processor's to fix; this test proves verify on its tables where neither side raced.
+    // Each device's first registration and first outcomes published together on their two topics, so the live service
+    // and the replay (two partitions at a time) apply them from concurrent batches in different interleavings.
     const registrations: OutgoingEvent[] = [];
     const events: OutgoingEvent[] = [];
     for (let i = 0; i < 30; i++) {
@@ -459,18 +456,13 @@ describe('eventlog verify: bounce-processor, its real process', () => {
           event: outcomeEvents.pushBounced(device, T0 + 2000 + i, token, 'Unregistered', { user_id: `u${i}` }),
         });
     }
-    await d.producer.sendRaw(registrations.map((e) => d.producer.encode(e)));
-    await waitApplied(d, [Topics.DeviceTokens]);
-    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
-    await waitApplied(d, [Topics.DispatchOutcomes]);
+    await d.producer.sendRaw([...registrations, ...events].map((e) => d.producer.encode(e)));
+    await waitApplied(d, [Topics.DeviceTokens, Topics.DispatchOutcomes]);
   });
   afterAll(() => teardown(d));
 
   it('verify finds 0 differences in the delivery read model', async () => {
-    const run = await runCli(['verify', 'bounce-processor', '--service-main', mainOf(d.service)], {
-      ...d.env,
-      CONSUMER_CONCURRENCY: '1',
-    });
+    const run = await runCli(['verify', 'bounce-processor', '--service-main', mainOf(d.service)], d.env);
     expect(run.stdout).toContain('verify bounce-processor: 70 messages applied by both read models');
     expect(run.stdout).toMatch(/delivery_devices: 30 live rows, 30 rebuilt rows, no differences/);
     expect(run.stdout).toContain('\n0 difference(s)');
