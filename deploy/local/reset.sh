@@ -3,7 +3,9 @@
 # or KAFKA_DATA_DIR) AND the five services' databases (token_registry, subscription_state, segmentation, dispatcher,
 # bounce_processor on the local default Postgres, postgres://postgres@127.0.0.1:5432) together: a read model kept
 # while its log is wiped would be built from events that no longer exist (and its stored offsets point past the new
-# log's end), a log kept while its read models are wiped is merely replayed — so the databases go first.
+# log's end), a log kept while its read models are wiped is merely replayed — so the databases go first. When the
+# databases are in the embedded Postgres (postgres.sh, .data/postgres) and it is not running, it is started for the
+# reset and stopped after.
 # Refuses:
 #   - while the local broker answers on 127.0.0.1:9092 or a service of this checkout runs (or answers on 3001–3005),
 #     or another session is connected to one of the databases — stop them first (Ctrl-C `npm start`,
@@ -16,7 +18,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 data="${KAFKA_DATA_DIR:-$root/.data/kafka}"
-local_server="postgres://postgres@127.0.0.1:5432/postgres"
+# POSTGRES_PORT as in postgres.sh (its tests use a free port; the services' default is 5432).
+local_port="${POSTGRES_PORT:-5432}"
+local_server="postgres://postgres@127.0.0.1:$local_port/postgres"
 databases=(token_registry subscription_state segmentation dispatcher bounce_processor)
 ports=(3001 3002 3003 3004 3005)
 
@@ -69,13 +73,35 @@ if ((${#running[@]} > 0)); then
   refuse "services are running: ${running[*]}; stop them first (Ctrl-C npm start)"
 fi
 
+# The local databases live in the embedded Postgres (postgres.sh) when no other server answers on the local port: it
+# is started for the reset and stopped after. With neither, there is no local database to delete.
+local_postgres=true
+started_postgres=false
+pg() { env -u DATABASE_URL bash "$here/postgres.sh" "$@"; }
+if ! pg status >/dev/null 2>&1; then
+  if [[ -f "${POSTGRES_DATA_DIR:-$root/.data/postgres}/cluster/PG_VERSION" ]]; then
+    pg start
+    started_postgres=true
+    trap 'pg stop >/dev/null' EXIT
+  else
+    local_postgres=false
+  fi
+fi
+reset_local_databases() {
+  if $local_postgres; then node "$here/reset-databases.js" "$local_server" "$@" "${databases[@]}"; fi
+}
+
 # 3. Ask.
 echo "reset will delete:"
 echo "  the local broker's data: $data"
-echo "  databases ${databases[*]} on 127.0.0.1:5432"
+if $local_postgres; then
+  echo "  databases ${databases[*]} on 127.0.0.1:$local_port$($started_postgres && echo ' (the embedded Postgres, started for this)')"
+else
+  echo "  no local database: no Postgres answers on 127.0.0.1:$local_port and there is no embedded one"
+fi
 [[ -n "$extra_db" ]] && echo "  database $extra_db named by DATABASE_URL ($described)"
 if $dry_run; then
-  node "$here/reset-databases.js" "$local_server" --dry-run "${databases[@]}"
+  reset_local_databases --dry-run
   [[ -n "$extra_db" ]] && node "$here/reset-databases.js" "$extra_server" --dry-run "$extra_db"
   echo "reset: dry run, nothing deleted"
   exit 0
@@ -89,7 +115,7 @@ fi
 # 4. The databases first: should this stop half-way, the log is still there and the read models are rebuilt from it.
 flags=()
 $force && flags+=(--force)
-node "$here/reset-databases.js" "$local_server" "${flags[@]}" "${databases[@]}"
+reset_local_databases "${flags[@]}"
 if [[ -n "$extra_db" ]]; then node "$here/reset-databases.js" "$extra_server" "${flags[@]}" "$extra_db"; fi
 if [[ -d "$data" ]]; then
   rm -rf -- "$data"
