@@ -65,6 +65,7 @@ let platform: PlatformProcesses;
 let producer: EventProducer;
 let outcomes: TopicTail<typeof Topics.DispatchOutcomes>;
 let subscriptions: TopicTail<typeof Topics.UserSubscriptions>;
+let delivery: TopicTail<typeof Topics.DeviceDelivery>;
 
 const http = <T = Record<string, unknown>>(
   service: (typeof PLATFORM_SERVICES)[number],
@@ -174,11 +175,12 @@ beforeAll(async () => {
   producer = new EventProducer({ brokers: testBrokers(), clientId: 'e2e-gateway', topicPrefix });
   outcomes = new TopicTail(testBrokers(), topicPrefix, Topics.DispatchOutcomes);
   subscriptions = new TopicTail(testBrokers(), topicPrefix, Topics.UserSubscriptions);
-  await Promise.all([platform.startAll(100_000), outcomes.start(), subscriptions.start()]);
+  delivery = new TopicTail(testBrokers(), topicPrefix, Topics.DeviceDelivery);
+  await Promise.all([platform.startAll(100_000), outcomes.start(), subscriptions.start(), delivery.start()]);
 }, 150_000);
 
 afterAll(async () => {
-  await Promise.allSettled([outcomes?.stop(), subscriptions?.stop(), producer?.disconnect()]);
+  await Promise.allSettled([outcomes?.stop(), subscriptions?.stop(), delivery?.stop(), producer?.disconnect()]);
   await platform?.stopAll();
   await fakes?.stop();
   await Promise.allSettled(Object.values(databases).map((url) => dropDatabase(url)));
@@ -189,7 +191,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the platform end to end (five services and the fake providers as processes, real Kafka and Postgres)', () => {
-  it('T1/T5/S1/G1/G2/G6/G7/B1: kim registers on iOS and Android — sizes, export, device and delivery follow', async () => {
+  it('T1/T5/S1/S3/G1/G2/G6/G7/B1: kim registers on iOS and Android — sizes, export, device and delivery follow', async () => {
     const at = Date.now();
     await publishDevice(
       deviceEvents.tokenRegistered(phone, at, firstPhoneToken, { user_id: 'kim', platform: 'IOS', os_version: '17.4' }),
@@ -207,7 +209,13 @@ describe('the platform end to end (five services and the fake providers as proce
       expect(users.kim?.push_tokens).toHaveLength(2);
       return users;
     });
-    expect(['subscribed', 'opted_in']).toContain(kim.push_subscribe);
+    // S1 then S3: first seen SUBSCRIBED, opted in by the iOS authorization (Android 14 AUTHORIZED qualifies too).
+    await settled('kim opted in', async () =>
+      expect((await exported('kim')).kim).toMatchObject({
+        push_subscribe: 'opted_in',
+        push_opted_in_at: expect.any(String),
+      }),
+    );
     expect(kim.push_tokens).toEqual(
       expect.arrayContaining([
         {
@@ -409,10 +417,23 @@ describe('the platform end to end (five services and the fake providers as proce
         reachable: { ios_push: 0, android_push: 1, web_push: 0 },
       });
     });
-    const history = ((await deliveryOf(phone)) as { history?: { provider_reason?: string | null }[] }).history ?? [];
-    expect(history.map((h) => h.provider_reason).filter(Boolean)).toEqual(
-      expect.arrayContaining(['Unregistered', 'BadDeviceToken']),
-    );
+    // The device's history (newest first): both bounces with their dispatches, the new token's registration between.
+    const { history } = (await deliveryOf(phone)) as {
+      history: { outcome: string; reason: string | null; dispatch_id: string | null }[];
+    };
+    expect(history.filter((h) => h.outcome === 'bounced')).toEqual([
+      expect.objectContaining({ reason: 'BadDeviceToken', dispatch_id: 'd-3' }),
+      expect.objectContaining({ reason: 'Unregistered', dispatch_id: 'd-2' }),
+    ]);
+
+    // bounce-processor's decisions on its topic: both tokens invalidated (B3), the Unregistered one an uninstall (B5).
+    const phoneDecisions = delivery.events().filter((e) => e.data.device_id === 'kims-phone');
+    expect(
+      phoneDecisions.filter((e) => e.type === 'TokenInvalidated').map((e) => (e.data as { token: string }).token),
+    ).toEqual([firstPhoneToken, secondPhoneToken]);
+    expect(phoneDecisions.filter((e) => e.type === 'UninstallDetected')).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ provider_reason: 'Unregistered' }) }),
+    ]);
 
     // Every push went through the fakes exactly once: APNs d-2 and d-3, FCM d-1, d-3 and d-4.
     const counters = await fakes.counters();
