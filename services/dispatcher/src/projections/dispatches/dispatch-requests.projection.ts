@@ -13,6 +13,7 @@ import type { DispatchCounts } from '../../domain/outcomes';
 import { requestProblem } from '../../domain/validation';
 import { DispatcherMetrics } from '../../dispatcher-metrics';
 import { loadAudienceFacts } from '../eligibility/audience-facts';
+import { lockDispatches } from './dispatch-locks';
 import { LOGGED, type LoggedOutcome } from './logged-outcomes.projection';
 
 type Requests = typeof Topics.DispatchRequests;
@@ -74,6 +75,10 @@ export class DispatchRequestsProjection {
   @ProjectionHandler(Topics.DispatchRequests)
   async apply(consumed: ConsumedEvent<Requests>[], { tx }: ProjectionContext): Promise<void> {
     const recorded: DispatchCounts['skipped'][] = [];
+    await lockDispatches(
+      tx,
+      consumed.map((c) => c.event.data.dispatch_id),
+    );
     for (const item of consumed) {
       const request = item.event.data;
       const [existing]: { workspace_id: string }[] = await tx.query(

@@ -3,6 +3,7 @@ import type { ConsumedEvent } from '@push/event-bus';
 import { BulkRows, ProjectionContext, ProjectionController, ProjectionHandler } from '@push/service-kit';
 import type { EntityManager } from 'typeorm';
 import type { DeviceOutcomeEvent } from '../../domain/outcomes';
+import { lockDispatches } from './dispatch-locks';
 
 type Outcomes = typeof Topics.DispatchOutcomes;
 
@@ -78,6 +79,10 @@ export class LoggedOutcomesProjection {
   @ProjectionHandler(Topics.DispatchOutcomes)
   async apply(consumed: ConsumedEvent<Outcomes>[], { tx }: ProjectionContext): Promise<void> {
     const events = consumed.map((c) => c.event).filter((e) => e.data.dispatch_id !== null);
+    await lockDispatches(
+      tx,
+      events.map((e) => e.data.dispatch_id!),
+    );
     const devices = events.filter((e): e is DeviceOutcomeEvent => e.type !== 'DispatchCompleted').map(loggedOutcomeOf);
     const completions = events
       .filter((e): e is Extract<DispatchOutcomeEvent, { type: 'DispatchCompleted' }> => e.type === 'DispatchCompleted')
