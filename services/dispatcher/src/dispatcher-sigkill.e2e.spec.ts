@@ -58,8 +58,9 @@ async function freePort(): Promise<number> {
 /**
  * D5 for real: the dispatcher started from its main.ts as its own process (as in production: the provider adapters,
  * the apps file, NODE_EXTRA_CA_CERTS) against the three fake providers answering slowly, killed with SIGKILL in the
- * middle of a dispatch, started again, and the request delivered again. Counted at the fakes: no device is sent twice;
- * on the outcomes topic: every device has exactly one outcome.
+ * middle of a dispatch, started again, and the request delivered again; then two replicas sharing a dispatch, one of
+ * them killed. Counted at the fakes: no device is sent twice; on the outcomes topic: every device has exactly one
+ * outcome.
  */
 describe('dispatcher killed -9 mid-dispatch (its own process, fake providers, real Kafka and Postgres)', () => {
   const prefix = uniqueTopicPrefix('dispatcher-sigkill');
@@ -67,12 +68,12 @@ describe('dispatcher killed -9 mid-dispatch (its own process, fake providers, re
   const producer = new EventProducer({ brokers: testBrokers(), clientId: 'sigkill-spec', topicPrefix: prefix });
   let providers: FakeProviderApps;
   let caFile: string;
-  let port: number;
-  let dispatcher: ChildProcess | undefined;
+  const children = new Set<ChildProcess>();
   /** The device token of each device key, as the fakes count it (APNs/FCM: the token; Web Push: the endpoint id). */
   const fakeTokenOf = new Map<string, string>();
+  let factsPublished = 0;
 
-  const start = () => {
+  const spawnDispatcher = (port: number) => {
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'services/dispatcher/src/main.ts'], {
       cwd: ROOT,
       env: {
@@ -94,48 +95,56 @@ describe('dispatcher killed -9 mid-dispatch (its own process, fake providers, re
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    dispatcher = child;
+    children.add(child);
+    child.once('exit', () => children.delete(child));
     return child;
   };
-  const healthy = () =>
+  const healthy = (port: number) =>
     eventually(
       async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.status === 200,
       60_000,
-      'the dispatcher healthy',
+      `the dispatcher on ${port} healthy`,
     );
-  const progress = async () =>
+  const killed9 = async (child: ChildProcess) => {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const progress = async (port: number, id: string) =>
     (await (
-      await fetch(`http://127.0.0.1:${port}/dispatches/sigkill-1`, { headers: { Authorization: 'Bearer key' } })
+      await fetch(`http://127.0.0.1:${port}/dispatches/${id}`, { headers: { Authorization: 'Bearer key' } })
     ).json()) as { status?: string; targeted?: number; sent?: number; failed?: number };
-  const sentAtFakes = () =>
-    providers.fakes.apns.counters.received +
-    providers.fakes.fcm.counters.received +
-    providers.fakes.webPush.counters.received;
+  const fakes = () => [providers.fakes.apns, providers.fakes.fcm, providers.fakes.webPush];
+  /** Pushes the fakes received for the devices of `tag`. */
+  const receivedFor = (tag: string) => {
+    const tokens = new Set([...fakeTokenOf].filter(([device]) => device.includes(`-${tag}-`)).map(([, t]) => t));
+    return fakes()
+      .flatMap((fake) => [...fake.counters.perToken])
+      .filter(([token]) => tokens.has(token));
+  };
 
-  beforeAll(async () => {
-    providers = await startFakeProviderApps({ latency: { fixedMs: 250 } }, WS);
-    caFile = join(providers.dir, 'ca.pem');
-    providers.fakes.writeCa(caFile);
-    port = await freePort();
-    await createTestTopics(prefix, TOPICS, PARTITIONS);
+  /** 30 devices per provider, users `<tag>-user-<i>`, published as token-registry's records and applied. */
+  async function devices(tag: string): Promise<string[]> {
     const facts: DeviceTokenEvent[] = [];
+    const users: string[] = [];
     const apps = [
       ['ios-app', 'IOS'],
       ['android-app', 'ANDROID'],
       ['web-app', 'WEB'],
     ] as const;
+    for (let i = 0; i < PER_APP; i++) users.push(`${tag}-user-${i}`);
     for (const [app_id, platform] of apps)
       for (let i = 0; i < PER_APP; i++) {
-        const ref: DeviceRef = { workspace_id: WS, app_id, device_id: `${platform.toLowerCase()}-${i}` };
-        const user_id = `user-${i}`;
+        const ref: DeviceRef = { workspace_id: WS, app_id, device_id: `${platform.toLowerCase()}-${tag}-${i}` };
         let token: string;
-        if (platform === 'IOS') token = apnsToken(`sigkill-${i}`);
-        else if (platform === 'ANDROID') token = fcmToken(`sigkill-${i}`);
+        if (platform === 'IOS') token = apnsToken(`${tag}-${i}`);
+        else if (platform === 'ANDROID') token = fcmToken(`${tag}-${i}`);
         else token = JSON.stringify(providers.fakes.webPush.subscription(providers.vapidPublicKey));
         fakeTokenOf.set(
           `${app_id}/${ref.device_id}`,
           platform === 'WEB' ? JSON.parse(token).endpoint.split('/').pop() : token,
         );
+        const user_id = users[i];
         facts.push(
           deviceTokenEvents.pushCapabilityChanged(ref, 1000, {
             user_id,
@@ -152,71 +161,47 @@ describe('dispatcher killed -9 mid-dispatch (its own process, fake providers, re
         event,
       })),
     );
-    start();
-    await healthy();
+    factsPublished += facts.length;
     // Every fact applied before the request, so that the audience is all 90 devices.
+    await eventually(
+      async () =>
+        (
+          (await query(
+            "select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = 'dispatcher.eligibility' and topic = $1",
+            [Topics.DeviceTokens],
+          )) as { n: number }[]
+        )[0].n >= factsPublished,
+      60_000,
+      'the eligibility facts applied',
+    );
+    return users;
+  }
+
+  async function query(sql: string, parameters: unknown[] = []): Promise<unknown[]> {
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      await eventually(
-        async () =>
-          (
-            await db.query(
-              "select coalesce(sum(next_offset), 0)::int as n from consumer_offsets where group_id = 'dispatcher.eligibility' and topic = $1",
-              [Topics.DeviceTokens],
-            )
-          ).rows[0].n >= facts.length,
-        60_000,
-        'the eligibility facts applied',
-      );
+      return (await db.query(sql, parameters)).rows;
     } finally {
       await db.end();
     }
-  });
+  }
 
-  afterAll(async () => {
-    if (dispatcher && dispatcher.exitCode === null && dispatcher.signalCode === null) {
-      const exited = once(dispatcher, 'exit');
-      dispatcher.kill('SIGTERM');
-      await exited;
-    }
-    await producer.disconnect();
-    await providers?.close();
-    await deleteTestTopics(prefix);
-    await dropDatabase(databaseUrl);
-  });
+  const request = (id: string, users: string[]) =>
+    dispatchEvents.dispatchRequested(id, WS, { filter_json: JSON.stringify({ user_ids: users }) });
+  const publish = (event: ReturnType<typeof request>) =>
+    producer.publish(Topics.DispatchRequests, [{ key: MessageKeys.dispatch(event.data.dispatch_id), event }]);
 
-  it('D5: killed -9 mid-dispatch, restarted, the request redelivered: no device sent twice, one outcome each', async () => {
-    const request = dispatchEvents.dispatchRequested('sigkill-1', WS, {
-      filter_json: JSON.stringify({ user_ids: Array.from({ length: PER_APP }, (_, i) => `user-${i}`) }),
-    });
-    const publishRequest = () =>
-      producer.publish(Topics.DispatchRequests, [{ key: MessageKeys.dispatch('sigkill-1'), event: request }]);
-    await publishRequest();
-    await eventually(async () => sentAtFakes() >= 15, 60_000, 'the fakes received the first pushes');
-    const killed = once(dispatcher!, 'exit');
-    dispatcher!.kill('SIGKILL');
-    await killed;
-    const receivedAtKill = sentAtFakes();
-    expect(receivedAtKill).toBeLessThan(3 * PER_APP); // the kill landed mid-dispatch
-
-    start();
-    await healthy();
-    await publishRequest(); // the campaign service delivers it again
-    await eventually(async () => (await progress()).status === 'completed', 90_000, 'the dispatch completed');
-
-    // At the fakes: every device received at most once.
-    const counts = [providers.fakes.apns, providers.fakes.fcm, providers.fakes.webPush].flatMap((fake) => [
-      ...fake.counters.perToken.values(),
-    ]);
-    expect(Math.max(...counts)).toBe(1);
-    expect(sentAtFakes()).toBe(counts.length);
-
-    // On the topic: one outcome per device (by event id: an outbox re-drain repeats the same event), one completion.
+  /**
+   * The outcomes of a dispatch on the topic, checked: one per device (by event id: an outbox re-drain repeats the same
+   * event), each honest — sent only if the fakes received it, a device the fakes never received not sent, the others
+   * unknown — and one completion with the counts. Returns how many outcomes are unknown.
+   */
+  async function checkOutcomes(dispatchId: string, tag: string): Promise<number> {
     const total = await messageCount(prefix + Topics.DispatchOutcomes);
-    const records = (await readMessages(prefix + Topics.DispatchOutcomes, total)).map(
-      (m) => decodeEvent(Topics.DispatchOutcomes, m.value!) as DispatchOutcomeEvent,
-    );
+    const records = (await readMessages(prefix + Topics.DispatchOutcomes, total))
+      .map((m) => decodeEvent(Topics.DispatchOutcomes, m.value!) as DispatchOutcomeEvent)
+      .filter((r) => r.data.dispatch_id === dispatchId);
     const byId = new Map<string, DispatchOutcomeEvent>();
     for (const record of records) if (record.type !== 'DispatchCompleted') byId.set(record.data.event_id, record);
     const perDevice = new Map<string, DispatchOutcomeEvent[]>();
@@ -227,37 +212,104 @@ describe('dispatcher killed -9 mid-dispatch (its own process, fake providers, re
     }
     expect(perDevice.size).toBe(3 * PER_APP);
     expect([...perDevice.values()].every((list) => list.length === 1)).toBe(true);
-
-    // Each outcome is honest: a device sent is one the fakes received; one the fakes never received was not sent;
-    // what was in flight at the kill is reported with an unknown outcome.
-    const received = new Set(
-      [providers.fakes.apns, providers.fakes.fcm, providers.fakes.webPush].flatMap((fake) => [
-        ...fake.counters.perToken.keys(),
-      ]),
-    );
+    const received = new Set(receivedFor(tag).map(([token]) => token));
     for (const [device, [record]] of perDevice) {
       const reachedFake = received.has(fakeTokenOf.get(device)!);
       if (record.type === 'PushSent') expect(reachedFake).toBe(true);
-      else {
+      else
         expect(record).toMatchObject({
           type: 'PushFailed',
           data: { reason: expect.stringMatching(/^OUTCOME_UNKNOWN/) },
         });
-      }
       if (!reachedFake) expect(record.type).toBe('PushFailed');
     }
     const unknown = [...perDevice.values()].filter(([r]) => r.type === 'PushFailed').length;
-    // The kill came while the fakes held requests (they answer after 250 ms): those devices' outcomes are unknown.
-    expect(unknown).toBeGreaterThan(0);
     const completions = records.filter((r) => r.type === 'DispatchCompleted');
     expect(new Set(completions.map((c) => JSON.stringify({ ...c.data, occurred_at: 0 }))).size).toBe(1);
     expect(completions[0].data).toMatchObject({
-      dispatch_id: 'sigkill-1',
       targeted: 3 * PER_APP,
       sent: 3 * PER_APP - unknown,
       failed: unknown,
       bounced: 0,
     });
-    expect(await progress()).toMatchObject({ status: 'completed', targeted: 3 * PER_APP, failed: unknown });
+    return unknown;
+  }
+
+  beforeAll(async () => {
+    providers = await startFakeProviderApps({ latency: { fixedMs: 250 } }, WS);
+    caFile = join(providers.dir, 'ca.pem');
+    providers.fakes.writeCa(caFile);
+    await createTestTopics(prefix, TOPICS, PARTITIONS);
+  });
+
+  afterAll(async () => {
+    await Promise.all(
+      [...children].map(async (child) => {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+    await producer.disconnect();
+    await providers?.close();
+    await deleteTestTopics(prefix);
+    await dropDatabase(databaseUrl);
+  });
+
+  it('D5: killed -9 mid-dispatch, restarted, the request redelivered: no device sent twice, one outcome each', async () => {
+    const port = await freePort();
+    const first = spawnDispatcher(port);
+    await healthy(port);
+    const event = request('sigkill-1', await devices('a'));
+    await publish(event);
+    await eventually(async () => receivedFor('a').length >= 15, 60_000, 'the fakes received the first pushes');
+    await killed9(first);
+    expect(receivedFor('a').length).toBeLessThan(3 * PER_APP); // the kill landed mid-dispatch
+
+    spawnDispatcher(port);
+    await healthy(port);
+    await publish(event); // the campaign service delivers it again
+    await eventually(async () => (await progress(port, 'sigkill-1')).status === 'completed', 90_000, 'completed');
+
+    const counts = receivedFor('a').map(([, count]) => count);
+    expect(Math.max(...counts)).toBe(1); // at the fakes: every device received at most once
+    const unknown = await checkOutcomes('sigkill-1', 'a');
+    // The kill came while the fakes held requests (they answer after 250 ms): those devices' outcomes are unknown.
+    expect(unknown).toBeGreaterThan(0);
+    expect(await progress(port, 'sigkill-1')).toMatchObject({ status: 'completed', targeted: 90, failed: unknown });
+  });
+
+  // Runs after the test above: its restarted process is the first replica.
+  it('D5: two replicas share a dispatch; one killed -9, the other finishes it: no device sent twice', async () => {
+    expect(children.size).toBe(1);
+    const portB = await freePort();
+    const replica = spawnDispatcher(portB);
+    await healthy(portB);
+    const event = request('sigkill-2', await devices('b'));
+    await publish(event);
+    await eventually(async () => receivedFor('b').length >= 20, 60_000, 'the fakes received the first pushes');
+    await eventually(
+      async () =>
+        (
+          (await query(
+            "select count(distinct claimed_by)::int as n from dispatch_targets where dispatch_id = 'sigkill-2' and claimed_by is not null",
+          )) as { n: number }[]
+        )[0].n >= 2,
+      30_000,
+      'both replicas claimed devices',
+    );
+    await killed9(replica);
+    await eventually(
+      async () =>
+        ((await query("select status from dispatches where dispatch_id = 'sigkill-2'")) as { status: string }[])[0]
+          .status === 'completed',
+      90_000,
+      'the surviving replica completed the dispatch',
+    );
+    const counts = receivedFor('b').map(([, count]) => count);
+    expect(Math.max(...counts)).toBe(1);
+    const unknown = await checkOutcomes('sigkill-2', 'b');
+    // The killed replica's pushes in flight: reported unknown by the survivor (their instance lock came free).
+    expect(unknown).toBeGreaterThan(0);
   });
 });
