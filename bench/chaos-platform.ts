@@ -10,7 +10,10 @@
 // effect (no event id with two different contents on an output topic, no user first seen twice, no device with two
 // different outcomes of one dispatch), no dead letter.
 //   npm run chaos -- [--events 1000000] [--devices n] [--users n] [--rate 3000] [--kills 3] [--partitions 6]
-//                    [--dispatch-every-s 15] [--dispatch-users 200] [--seed n]
+//                    [--dispatch-every-s 15] [--dispatch-users 200] [--seed n] [--settle-timeout-s 1800] [--no-faults]
+// --no-faults: the same load and checks without any kill or restart (a control: what verify reports then is not the
+// faults' doing). verify's differences in tables the replay CLI documents as depending on how partitions interleave
+// (its README, Limits) are reported but do not fail the run; any other difference does.
 // Writes bench/results/chaos-platform-latest.json; the services' logs stay in .data/chaos-platform/<time>/.
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -87,7 +90,11 @@ class RestartableBroker {
     readonly brokers: string[],
     private pid: number,
     private readonly logFile: string,
-  ) {}
+  ) {
+    // Registered now, before the services' clean-up, so that it runs after it (newest first): a service stopping
+    // gracefully still has its broker.
+    cleanups.push(() => (this.child ? stopProcess(this.child, 30_000) : Promise.resolve()));
+  }
 
   /** SIGKILL (a crash), then the same java command line; resolves once the broker answers again. */
   async crashAndRestart(): Promise<{ down_s: number }> {
@@ -104,7 +111,6 @@ class RestartableBroker {
     const log = openSync(this.logFile, 'a');
     const child = track(spawn(cmdline[0], cmdline.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', log, log] }));
     closeSync(log);
-    if (!this.child) cleanups.push(() => (this.child ? stopProcess(this.child, 30_000) : Promise.resolve()));
     this.child = child;
     this.pid = child.pid!;
     const port = Number(this.brokers[0].split(':')[1]);
