@@ -314,6 +314,24 @@ describe('outcome records (D5, D6)', () => {
     });
   });
 
+  it('D6: reasons are cut to 256 bytes of UTF-8 (bounce-processor refuses longer ones), never inside a character', () => {
+    const long = outcomeEventOf(target, { kind: 'failed', category: 'PAYLOAD', reason: 'é'.repeat(300) }, 5);
+    const reason = (long.data as { reason: string }).reason;
+    expect(Buffer.byteLength(reason, 'utf8')).toBeLessThanOrEqual(256);
+    expect(reason).toMatch(/^é+…$/);
+    const bounced = outcomeEventOf(
+      target,
+      { kind: 'bounced', providerReason: 'x'.repeat(400), providerTimestamp: null },
+      5,
+    );
+    expect(
+      Buffer.byteLength((bounced.data as { provider_reason: string }).provider_reason, 'utf8'),
+    ).toBeLessThanOrEqual(256);
+    expect(outcomeEventOf(target, { kind: 'failed', category: 'PAYLOAD', reason: 'short' }, 5).data).toMatchObject({
+      reason: 'short',
+    });
+  });
+
   it('D6: DispatchCompleted carries the counts by skip reason', () => {
     expect(
       dispatchCompletedOf(

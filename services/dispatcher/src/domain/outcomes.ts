@@ -49,6 +49,18 @@ export const appNotConfigured = (appId: string): TargetOutcome => ({
 export const outcomeEventId = (t: Pick<SendTarget, 'dispatch_id' | 'workspace_id' | 'app_id' | 'device_id'>): string =>
   deterministicEventId('dispatcher.outcome', t.dispatch_id, t.workspace_id, t.app_id, t.device_id);
 
+/** The longest reason a record carries (UTF-8 bytes): bounce-processor dead-letters longer ones. */
+export const MAX_REASON_BYTES = 256;
+
+/** `text` cut to at most `maxBytes` bytes of UTF-8, never inside a character. */
+export function withinBytes(text: string, maxBytes = MAX_REASON_BYTES): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let cut = text;
+  while (Buffer.byteLength(cut, 'utf8') > maxBytes - 3) cut = cut.slice(0, -1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
 /** The records of `dispatch.outcomes.v1` about one device. */
 export type DeviceOutcomeEvent = Exclude<DispatchOutcomeEvent, { type: 'DispatchCompleted' }>;
 
@@ -73,12 +85,15 @@ export function outcomeEventOf(target: SendTarget, outcome: TargetOutcome, at: n
         data: {
           ...header,
           token: target.token,
-          provider_reason: outcome.providerReason,
+          provider_reason: withinBytes(outcome.providerReason),
           provider_timestamp: outcome.providerTimestamp,
         },
       };
     case 'failed':
-      return { type: 'PushFailed', data: { ...header, reason: outcome.reason, category: outcome.category } };
+      return {
+        type: 'PushFailed',
+        data: { ...header, reason: withinBytes(outcome.reason), category: outcome.category },
+      };
   }
 }
 

@@ -379,6 +379,23 @@ describe('sending (real Kafka and Postgres, the provider seam doubled)', () => {
     ]);
   });
 
+  it('D5: an adapter that fails instead of answering: its devices are reported OUTCOME_UNKNOWN, never retried', async () => {
+    await publishFacts(...registered(dev('crash-phone'), 'crash'));
+    recordingProvider.failWith = new Error('adapter bug');
+    try {
+      await request('flow-crash', WS, { user_ids: ['crash'] });
+      await completed('flow-crash');
+    } finally {
+      recordingProvider.failWith = null;
+    }
+    expect((await outcomesSettled('flow-crash', 2)).find((e) => e.type === 'PushFailed')!.data).toMatchObject({
+      device_id: 'crash-phone',
+      category: 'RETRY_EXHAUSTED',
+      reason: expect.stringMatching(/^OUTCOME_UNKNOWN: the provider adapter failed \(adapter bug\)/),
+    });
+    expect(recordingProvider.sends.filter((s) => s.targets.some((t) => t.deviceId === 'crash-phone'))).toHaveLength(1);
+  });
+
   it('a DeviceAudience without transactional, or another workspace’s dispatch_id, is dead-lettered', async () => {
     await request('flow-dlq', WS, { app_id: 'ios-app', device_id: 'kim-phone' });
     await request('flow-1', 'globex', { user_ids: ['kim'] });

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { Topics } from '@push/contracts';
 import { type OutboxWrite, drainOutbox, publishCommitted, writeOutbox } from '@push/event-bus';
 import {
+  type AppConfig,
   AppsFile,
   HealthChecks,
   PINO_LOGGER,
@@ -216,6 +217,22 @@ export class DispatchWorker implements OnApplicationBootstrap {
     let outcomes: TargetOutcome[];
     if (!app) outcomes = batch.targets.map(() => appNotConfigured(batch.appId));
     else {
+      outcomes = await this.sendThrough(app, batch);
+    }
+    await this.record(
+      batch.dispatchId,
+      this.instance,
+      batch.targets.map((target, i) => ({ target, outcome: outcomes[i] })),
+    );
+  }
+
+  /**
+   * The provider's answers for a batch. When the adapter fails instead of answering (a bug: it never rejects for a
+   * provider's answer), whether the pushes left is unknown: they are reported so at once, never sent again. When the
+   * process is stopping, the batch stays in flight and the next start reports it.
+   */
+  private async sendThrough(app: AppConfig, batch: ClaimedBatch): Promise<TargetOutcome[]> {
+    try {
       const results = await this.provider.send(
         app,
         batch.message,
@@ -230,13 +247,13 @@ export class DispatchWorker implements OnApplicationBootstrap {
       );
       if (results.length !== batch.targets.length)
         throw new Error(`the provider answered ${results.length} results for ${batch.targets.length} targets`);
-      outcomes = results;
+      return results;
+    } catch (error) {
+      if (this.stopping) throw error;
+      this.failed('provider', error);
+      const reason = `OUTCOME_UNKNOWN: the provider adapter failed (${(error as Error).message}); not sent again (D5)`;
+      return batch.targets.map(() => ({ ...OUTCOME_UNKNOWN, reason }));
     }
-    await this.record(
-      batch.dispatchId,
-      this.instance,
-      batch.targets.map((target, i) => ({ target, outcome: outcomes[i] })),
-    );
   }
 
   /** Records outcomes and publishes their records from the outbox once committed. */

@@ -18,10 +18,13 @@ export class RecordingPushProvider implements PushProvider {
   readonly sends: RecordedSend[] = [];
   answer: (target: PushTarget) => SendResult = () => ({ kind: 'sent', providerMessageId: null });
   delayMs = 0;
+  /** When set, `send` rejects with it (an adapter's bug) after recording the call. */
+  failWith: Error | null = null;
 
   async send(app: AppConfig, message: PushMessage, targets: readonly PushTarget[]): Promise<SendResult[]> {
     this.sends.push({ app, message, targets: [...targets] });
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.failWith) throw this.failWith;
     return targets.map((target) => this.answer(target));
   }
 
