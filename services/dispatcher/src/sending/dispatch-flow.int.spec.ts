@@ -334,6 +334,37 @@ describe('sending (real Kafka and Postgres, the provider seam doubled)', () => {
     expect(sends.flatMap((s) => s.targets.map((t) => t.deviceId))).toEqual(['d4-new']);
   });
 
+  it('D1: the owners’ latest facts decide — a token moved to another device (T2), a suppression lifted (B2)', async () => {
+    await publishFacts(
+      ...registered(dev('old-phone'), 'mover'),
+      deviceTokenEvents.tokenRemoved(dev('old-phone'), 2000, 'token-old-phone', {
+        user_id: 'mover',
+        reason: 'MOVED_TO_ANOTHER_DEVICE',
+      }),
+      deviceTokenEvents.pushCapabilityChanged(dev('new-phone'), 2000, { user_id: 'mover' }),
+      deviceTokenEvents.tokenAssigned(dev('new-phone'), 2001, 'token-old-phone', { user_id: 'mover' }),
+      ...registered(dev('lifted-phone'), 'lifted'),
+      deliveryEvents.deliveryStatusChanged(dev('lifted-phone'), 2000, 'SUPPRESSED', 'BOUNCED', { platform: 'IOS' }),
+      deliveryEvents.deliveryStatusChanged(dev('lifted-phone'), 3000, 'UNUSED', 'SUPPRESSED', { platform: 'IOS' }),
+    );
+    await request('flow-owners', WS, { user_ids: ['mover', 'lifted'] });
+    await completed('flow-owners');
+    const devices = (await service.http().get('/dispatches/flow-owners/devices').set(acme)).body.devices;
+    expect(
+      devices.map((d: { device_id: string; outcome: string; reason: string | null }) => [
+        d.device_id,
+        d.outcome,
+        d.reason,
+      ]),
+    ).toEqual([
+      ['lifted-phone', 'sent', null],
+      ['new-phone', 'sent', null],
+      ['old-phone', 'skipped', 'not_push_enabled'],
+    ]);
+    const sent = recordingProvider.sends.flatMap((s) => s.targets).filter((t) => t.userId === 'mover');
+    expect(sent).toEqual([expect.objectContaining({ deviceId: 'new-phone', token: 'token-old-phone' })]);
+  });
+
   it('an app the apps file does not list: PushFailed CONFIGURATION, the provider never called', async () => {
     await publishFacts(...registered(dev('stray-phone', 'unlisted-app'), 'stray'));
     await request('flow-stray', WS, { user_ids: ['stray'] });
