@@ -369,6 +369,35 @@ export const outcomeEvents = {
   ): Extract<DispatchOutcomeEvent, { type: 'PushFailed' }> {
     return { type: 'PushFailed', data: { ...outcomeBase(device, at, options), reason, category } };
   },
+  /** A dispatch's completion with its counts (zero unless told): `targeted` is the sum of the others unless given. */
+  dispatchCompleted(
+    dispatch_id: string,
+    workspace_id: string,
+    at: number,
+    counts: Partial<
+      Omit<
+        Extract<DispatchOutcomeEvent, { type: 'DispatchCompleted' }>['data'],
+        'dispatch_id' | 'workspace_id' | 'occurred_at'
+      >
+    > = {},
+  ): Extract<DispatchOutcomeEvent, { type: 'DispatchCompleted' }> {
+    const c = {
+      sent: 0,
+      bounced: 0,
+      failed: 0,
+      skipped_unsubscribed: 0,
+      skipped_not_push_enabled: 0,
+      skipped_suppressed: 0,
+      ...counts,
+    };
+    const targeted =
+      counts.targeted ??
+      c.sent + c.bounced + c.failed + c.skipped_unsubscribed + c.skipped_not_push_enabled + c.skipped_suppressed;
+    return {
+      type: 'DispatchCompleted',
+      data: { dispatch_id, workspace_id, occurred_at: at, ...c, targeted },
+    };
+  },
 };
 
 const outcomeBase = (

@@ -1,5 +1,5 @@
 import type { DispatchRequested } from '@push/contracts';
-import { dispatchEvents, givenWhenThen } from '@push/testing';
+import { dispatchEvents, givenWhenThen, outcomeEvents } from '@push/testing';
 import {
   type AudienceFacts,
   type DeviceFacts,
@@ -333,6 +333,19 @@ describe('outcome records (D5, D6)', () => {
   });
 
   it('D6: DispatchCompleted carries the counts by skip reason', () => {
+    expect(
+      dispatchCompletedOf(
+        { dispatch_id: 'd1', workspace_id: WS },
+        {
+          targeted: 3,
+          sent: 2,
+          bounced: 0,
+          failed: 0,
+          skipped: { unsubscribed: 1, not_push_enabled: 0, suppressed: 0 },
+        },
+        7,
+      ),
+    ).toEqual(outcomeEvents.dispatchCompleted('d1', WS, 7, { sent: 2, skipped_unsubscribed: 1 }));
     expect(
       dispatchCompletedOf(
         { dispatch_id: 'd1', workspace_id: WS },
