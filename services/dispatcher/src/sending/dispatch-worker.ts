@@ -39,6 +39,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Sends the recorded dispatches, at most once per device (D5), outside the projection's transaction:
  *
+ * 0. **Catch-up**: before its first claim, a process waits until `LoggedOutcomesProjection` has applied
+ *    `dispatch.outcomes.v1` up to where it ended at the start: a rebuilt read model knows every published outcome.
  * 1. **Instance.** Each process is a worker instance: a number it holds a session advisory lock on, on a Postgres
  *    connection of its own, for as long as it lives. A SIGKILL closes that connection and Postgres releases the lock.
  * 2. **Claim** (`claimBatch`): a transaction marks up to `DISPATCH_BATCH_SIZE` pending devices of one (dispatch, app)
@@ -52,9 +54,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * 5. **Recovery**: attempts `in_flight` for an instance whose lock can be taken belong to a process that died between
  *    2 and 4: whether the push reached the device is unknown; it is never sent again and is reported as `PushFailed`
  *    RETRY_EXHAUSTED `OUTCOME_UNKNOWN: …`. Every replica looks at start and every `DISPATCH_RECOVERY_MS`.
- *
- * 0. **Catch-up**: before its first claim, a process waits until `LoggedOutcomesProjection` has applied
- *    `dispatch.outcomes.v1` up to where it ended at the start: a rebuilt read model knows every published outcome.
  *
  * The projection announces new work with `pg_notify` at its commit; the loops also poll every `DISPATCH_POLL_MS`.
  */
