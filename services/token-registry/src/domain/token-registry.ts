@@ -29,6 +29,33 @@ export interface Tombstone {
   invalidatedAt: number;
 }
 
+/**
+ * T2: a token string's latest registration by any device of the app (latest by `occurred_at`, then by `event_id`). It
+ * outlives its device letting the token go (another token, an uninstall), so that a registration older than it, from
+ * another device and arriving later, still loses the token as it would have in `occurred_at` order.
+ */
+export interface TokenRegistration {
+  deviceId: string;
+  at: number;
+  eventId: string;
+}
+
+/** A token string of an app with its latest registration (T2), as the registry lists the ones a batch changed. */
+export interface RegisteredToken {
+  workspaceId: string;
+  appId: string;
+  token: string;
+  registration: TokenRegistration;
+}
+
+/**
+ * T2/T9 across devices: does registration `a` come after `b`? Later `occurred_at`; in the same millisecond (two devices'
+ * partitions, whose relative order the log does not fix) the greater `event_id`, so that the outcome is the log's and
+ * not the order token-registry happens to apply the partitions in.
+ */
+export const registeredAfter = (a: Omit<TokenRegistration, 'deviceId'>, b: TokenRegistration): boolean =>
+  a.at > b.at || (a.at === b.at && a.eventId > b.eventId);
+
 /** A token string of an app with its tombstone (T8), as the registry lists the ones a batch changed. */
 export interface TombstonedToken {
   workspaceId: string;
@@ -83,10 +110,12 @@ export class TokenRegistry {
   private readonly devices = new Map<string, { ref: DeviceRef; state: DeviceState }>();
   private readonly holders = new Map<string, string>();
   private readonly tombstones = new Map<string, Tombstone>();
+  private readonly registrations = new Map<string, TokenRegistration>();
   private readonly seenUsers = new Set<string>();
   readonly changed = {
     devices: new Map<string, DeviceRef>(),
     tombstones: new Map<string, TombstonedToken>(),
+    registrations: new Map<string, RegisteredToken>(),
   };
 
   putDevice(ref: DeviceRef, state: DeviceState): void {
@@ -95,6 +124,14 @@ export class TokenRegistry {
 
   putTombstone(workspaceId: string, appId: string, token: string, tombstone: Tombstone): void {
     this.tombstones.set(tokenKey(workspaceId, appId, token), tombstone);
+  }
+
+  putRegistration(workspaceId: string, appId: string, token: string, registration: TokenRegistration): void {
+    this.registrations.set(tokenKey(workspaceId, appId, token), registration);
+  }
+
+  registration(workspaceId: string, appId: string, token: string): TokenRegistration | undefined {
+    return this.registrations.get(tokenKey(workspaceId, appId, token));
   }
 
   putSeenUser(workspaceId: string, userId: string): void {
@@ -206,18 +243,34 @@ export class TokenRegistry {
       staysInvalidated: staysInvalidated(this.tombstone(ref.workspaceId, ref.appId, data.token), data.platform, at),
       takenFromDeviceId: null,
     };
-    const holderId = this.holders.get(tokenKey(ref.workspaceId, ref.appId, data.token));
+    const key = tokenKey(ref.workspaceId, ref.appId, data.token);
+    const holderId = this.holders.get(key);
     const device = this.device(ref);
-    const registrationIsCurrent = isNewer(device, device.tokenAsOf, at, data.event_id);
-    if (holderId === undefined || holderId === ref.deviceId || !registrationIsCurrent)
-      return this.step(ref, fact, cause(ref));
+    if (!isNewer(device, device.tokenAsOf, at, data.event_id)) return this.step(ref, fact, cause(ref));
 
-    const holder: DeviceRef = { workspaceId: ref.workspaceId, appId: ref.appId, deviceId: holderId };
-    const holderState = this.device(holder);
-    const heldSince = holderState.tokenAsOf;
-    // On equal times the registration is the later one in the log: it takes the token (T9).
-    if (isNewer(holderState, heldSince, at, data.event_id)) {
+    // The token's latest registration by another device, whether that device still holds it or let it go since. A
+    // holder without a stored registration (a read model from before they were kept) counts as registered when its
+    // token aspect was last set, before any registration of that millisecond.
+    const holderState = holderId === undefined ? undefined : this.device({ ...ref, deviceId: holderId });
+    const latest =
+      this.registrations.get(key) ??
+      (holderId === undefined || holderState?.tokenAsOf == null
+        ? undefined
+        : { deviceId: holderId, at: holderState.tokenAsOf, eventId: '' });
+    const byOther = latest !== undefined && latest.deviceId !== ref.deviceId ? latest : undefined;
+
+    if (byOther === undefined || registeredAfter({ at, eventId: data.event_id }, byOther)) {
+      const registration = { deviceId: ref.deviceId, at, eventId: data.event_id };
+      this.registrations.set(key, registration);
+      this.changed.registrations.set(key, {
+        workspaceId: ref.workspaceId,
+        appId: ref.appId,
+        token: data.token,
+        registration,
+      });
+      if (holderId === undefined || holderId === ref.deviceId) return this.step(ref, fact, cause(ref));
       // The token moved here: the previous holder loses it first, so that it is never on two devices.
+      const holder: DeviceRef = { workspaceId: ref.workspaceId, appId: ref.appId, deviceId: holderId };
       const lost = this.step(
         holder,
         { type: 'TokenTakenOver', at, token: data.token, byDeviceId: ref.deviceId },
@@ -225,15 +278,15 @@ export class TokenRegistry {
       );
       return [...lost, ...this.step(ref, { ...fact, takenFromDeviceId: holderId }, cause(ref))];
     }
-    // A late registration: the token has been on the other device since after it. T1 still applies (this device's
-    // previous token was replaced then), and the token then moved on (T2).
+    // A late registration: another device registered the token after it (and may have let it go since). T1 still
+    // applies (this device's previous token was replaced then), and the token then moved on (T2).
     const replaced = this.step(ref, fact, cause(ref));
     const movedOn = this.step(
       ref,
-      { type: 'TokenTakenOver', at: heldSince ?? at, token: data.token, byDeviceId: holderId },
+      { type: 'TokenTakenOver', at: byOther.at, token: data.token, byDeviceId: byOther.deviceId },
       cause(ref),
     );
-    this.holders.set(tokenKey(ref.workspaceId, ref.appId, data.token), holderId);
+    if (holderId !== undefined) this.holders.set(key, holderId);
     return [...replaced, ...movedOn];
   }
 
