@@ -2,6 +2,7 @@ import { EVENT_BUS_MIGRATIONS } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import { TokenRegistryModule } from './app.module';
 import { DevicesBaseline1796083200001 } from './projections/devices/devices-tables.migration';
+import { TokenRegistrations1796083200002 } from './projections/devices/token-registrations.migration';
 
 export const tokenRegistryService: ServiceDefinition = {
   name: 'token-registry',
@@ -9,5 +10,5 @@ export const tokenRegistryService: ServiceDefinition = {
     'Owner of device tokens: which token each device holds, its user, and whether it can show (foreground) or only receive silent (background) pushes.',
   imports: [TokenRegistryModule],
   entities: [],
-  migrations: [...EVENT_BUS_MIGRATIONS, DevicesBaseline1796083200001],
+  migrations: [...EVENT_BUS_MIGRATIONS, DevicesBaseline1796083200001, TokenRegistrations1796083200002],
 };

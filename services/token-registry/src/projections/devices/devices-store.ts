@@ -4,13 +4,14 @@ import { TokenRegistry, TokenRegistryInput, deviceKey } from '../../domain/token
 import { deviceRefOf, lockDevices, stateOf, upsertDevices } from './devices-table';
 import { appendChangelog } from './token-changelog';
 import { TokenHolders, TokenMove, tokensNamedBy } from './token-holders';
+import { loadRegistrations, saveRegistrations } from './token-registrations';
 import { loadTombstones, saveTombstones } from './token-tombstones';
 import { usersSeenBefore } from './users-seen';
 
 /**
  * One batch's part of the read model, in its transaction: `load` puts into a `TokenRegistry` everything the batch can
- * touch (its devices and the devices holding its tokens, locked for the transaction; the tombstones of its tokens;
- * which of its users were seen), the projection applies the pure domain to it, and `save` writes back what changed.
+ * touch (its devices and the devices holding its tokens, locked for the transaction; the tombstones and latest
+ * registrations of its tokens; which of its users were seen), the projection applies the pure domain to it, and `save` writes back what changed.
  * Each table has its own module; the order of the steps is the locking protocol (README, "Read model").
  */
 export class DevicesStore {
@@ -43,6 +44,8 @@ export class DevicesStore {
     await holders.checkInvalidatedHolders(tx, inputs);
     for (const { workspaceId, appId, token, tombstone } of await loadTombstones(tx, tokens))
       registry.putTombstone(workspaceId, appId, token, tombstone);
+    for (const { workspaceId, appId, token, registration } of await loadRegistrations(tx, tokens))
+      registry.putRegistration(workspaceId, appId, token, registration);
     for (const user of await usersSeenBefore(tx, inputs)) registry.putSeenUser(user.workspace_id, user.user_id);
     return new DevicesStore(tx, registry, holders, storedTokens);
   }
@@ -58,6 +61,7 @@ export class DevicesStore {
     await this.holders.save(tx, moves);
     await upsertDevices(tx, changed);
     await saveTombstones(tx, [...registry.changed.tombstones.values()]);
+    await saveRegistrations(tx, [...registry.changed.registrations.values()]);
     await appendChangelog(tx, changelog);
   }
 }
