@@ -155,11 +155,17 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   }
 }
 
-/** A row as shown: the value of every column whose name holds "token" masked (tokens never appear whole). */
+/**
+ * Columns that hold a token value: `token` and `*_token` (`previous_token`). Not every name that mentions tokens:
+ * `token_status` or `token_as_of_ms` are no secret, and a masked status (`"*emoved"`) reads as garbage.
+ */
+export const isTokenColumn = (column: string): boolean => column === 'token' || column.endsWith('_token');
+
+/** A row as shown: the value of every token column masked (tokens never appear whole). */
 export function maskedRow(row: string): string {
   const fields = JSON.parse(row) as Record<string, unknown>;
   for (const [key, value] of Object.entries(fields))
-    if (key.includes('token') && typeof value === 'string') fields[key] = maskToken(value);
+    if (isTokenColumn(key) && typeof value === 'string') fields[key] = maskToken(value);
   return JSON.stringify(fields);
 }
 
