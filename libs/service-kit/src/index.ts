@@ -8,6 +8,7 @@ export * from './health/health-checks';
 export * from './metrics/metrics';
 export * from './database/database';
 export * from './database/bulk-sql';
+export * from './database/planner-statistics';
 export * from './bootstrap/service-kit.module';
 export * from './bootstrap/run-service';
 export * from './tokens';

@@ -1,13 +1,13 @@
 import type { Writable } from 'node:stream';
 
 /**
- * Writes each line of `lines` to `out`, pulling the next only when `out` has room (awaiting `drain` whenever `write`
+ * Writes each line of `lines` (lines, or pages of lines) to `out`, pulling the next only when `out` has room (awaiting `drain` whenever `write`
  * says its buffer is full): a slow reader holds the producer back instead of growing memory. Lines are gathered into
  * chunks of up to `out`'s high-water mark (at most 64 KiB) before each write — a write per line would make a chunk of
  * the HTTP response per user. Stops pulling when `out` is destroyed or closed (the client went away). Returns the
  * number of lines written.
  */
-export async function writeLines(lines: AsyncIterable<string>, out: Writable): Promise<number> {
+export async function writeLines(lines: AsyncIterable<string | readonly string[]>, out: Writable): Promise<number> {
   const chunkBytes = Math.min(64 * 1024, out.writableHighWaterMark);
   let written = 0;
   let chunk = '';
@@ -16,11 +16,14 @@ export async function writeLines(lines: AsyncIterable<string>, out: Writable): P
     chunk = '';
     if (full) await roomIn(out);
   };
-  for await (const line of lines) {
-    if (out.destroyed || out.writableEnded) return written;
-    written += 1;
-    chunk += line;
-    if (chunk.length >= chunkBytes) await flush();
+  // An item is a line or a page of lines (one await per page: the export's pages of users).
+  for await (const item of lines) {
+    for (const line of typeof item === 'string' ? [item] : item) {
+      if (out.destroyed || out.writableEnded) return written;
+      written += 1;
+      chunk += line;
+      if (chunk.length >= chunkBytes) await flush();
+    }
   }
   if (chunk !== '' && !out.destroyed && !out.writableEnded) await flush();
   return written;
