@@ -109,7 +109,7 @@ export class DevicesController {
   @Get('users/:user_id/devices')
   @ApiOperation({
     summary:
-      "The user's devices (those that have held a token while the user's), newest session first, with the OS permission as last seen and the provider's reason of an invalidated token; tokens masked",
+      "The user's devices now (every device whose user this is, with or without a token), newest session first, with the OS permission as last seen and the provider's reason of an invalidated token; tokens masked",
   })
   @idParam('user_id')
   @ApiOkResponse({ description: '`{user_id, devices: [...]}`; no devices for a user this workspace never saw' })

@@ -20,10 +20,9 @@ interface UserDeviceRow {
 }
 
 /**
- * The user's devices, found through the token changelog's (workspace_id, to_user_id) index rather than a scan of
- * `devices` (which has no index on user_id): every device that ever held a token while it was the user's has an entry
- * there (T3), and the device must still be the user's now. A device that never held a token under the user is left
- * out: there is nothing to send to on it. The tombstone of an invalidated token (T8) gives the provider's reason.
+ * The user's devices now (`devices_by_user`), every platform-known device whose user is this one — also one whose only
+ * token was invalidated before it was ever assigned (T8). The tombstone of an invalidated token gives the provider's
+ * reason.
  */
 const USER_DEVICES = `
   select d.app_id, d.device_id, d.platform, d.os_version, d.token, d.token_status, d.foreground_enabled,
@@ -34,8 +33,6 @@ const USER_DEVICES = `
   left join token_tombstones t
     on d.token_status = 'invalidated' and t.workspace_id = d.workspace_id and t.app_id = d.app_id and t.token = d.token
   where d.workspace_id = $1 and d.user_id = $2 and d.platform is not null
-    and (d.app_id, d.device_id) in (
-      select app_id, device_id from token_changelog where workspace_id = $1 and to_user_id = $2)
   order by d.last_session_at desc nulls last, d.app_id, d.device_id`;
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
