@@ -19,7 +19,7 @@ const tokenAssigned = (device: typeof iphone, user_id: string, token = `apns-${d
 describe('segmentation HTTP API (real Kafka and Postgres)', () => {
   const service = serviceUnderTest(segmentationService, {
     topics: [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery],
-    env: { API_KEYS: 'key-acme=acme,key-globex=globex' },
+    env: { API_KEYS: 'key-acme=acme,key-globex=globex,key-initech=initech' },
   });
   const size = (body: unknown, headers: Record<string, string> = acme) =>
     service
@@ -49,7 +49,60 @@ describe('segmentation HTTP API (real Kafka and Postgres)', () => {
         event,
       })),
     );
+    await service.publish(
+      Topics.UserSubscriptions,
+      [
+        subscriptionEvents.stateChanged({ workspace_id: 'initech', user_id: 'ana' }, 1000, 'SUBSCRIBED'),
+        subscriptionEvents.stateChanged({ workspace_id: 'initech', user_id: 'ben' }, 1000, 'UNSUBSCRIBED'),
+        subscriptionEvents.stateChanged({ workspace_id: 'initech', user_id: 'cat' }, 1000, 'OPTED_IN'),
+      ].map((event) => ({ key: MessageKeys.user(event.data.workspace_id, event.data.user_id), event })),
+    );
+    // ana: iOS, notifications allowed; ben: Android, allowed; cat: iOS with notifications denied (background only).
+    const anaPhone = { workspace_id: 'initech', app_id: 'ios-app', device_id: 'ana-phone' };
+    const benPhone = { workspace_id: 'initech', app_id: 'android-app', device_id: 'ben-phone' };
+    const catPhone = { workspace_id: 'initech', app_id: 'ios-app', device_id: 'cat-phone' };
+    const initech = [
+      deviceTokenEvents.pushCapabilityChanged(anaPhone, 1000, { user_id: 'ana' }),
+      tokenAssigned(anaPhone, 'ana', 'apns-ana'),
+      deviceTokenEvents.pushCapabilityChanged(benPhone, 1000, {
+        user_id: 'ben',
+        platform: 'ANDROID',
+        os_version: '14',
+      }),
+      deviceTokenEvents.tokenAssigned(benPhone, 1100, 'fcm-ben', { user_id: 'ben', platform: 'ANDROID' }),
+      deviceTokenEvents.pushCapabilityChanged(catPhone, 1000, { user_id: 'cat', permission: 'DENIED' }),
+      tokenAssigned(catPhone, 'cat', 'apns-cat'),
+    ];
+    await service.publish(
+      Topics.DeviceTokens,
+      initech.map((event) => ({
+        key: MessageKeys.device(event.data.workspace_id, event.data.app_id, event.data.device_id),
+        event,
+      })),
+    );
     await service.waitUntilApplied(AUDIENCE_GROUP);
+  });
+
+  it.each([
+    ['G1', { push_enabled_for_app: 'ios-app' }, ['ana']],
+    ['G1', { push_enabled_for_app: 'android-app' }, ['ben']], // unsubscribed, still Push Enabled for App
+    ['G2', { push_enabled: true }, ['ana']],
+    ['G2', { push_enabled: false }, ['ben', 'cat']],
+    ['G3', { background_push_enabled: true }, ['ana', 'ben', 'cat']],
+    ['G4', { foreground_push_enabled: true }, ['ana', 'ben']],
+    ['G5', { push_subscription: 'subscribed' }, ['ana']],
+    ['G5', { push_subscription: 'opted_in' }, ['cat']],
+    ['G5', { push_subscription: 'unsubscribed' }, ['ben']],
+  ])('%s through the service: %j is exactly %j', async (_rule, filter, users) => {
+    const initech = { Authorization: 'Bearer key-initech' };
+    const response = await size({ filter }, initech);
+    expect(response.status).toBe(200);
+    expect(response.body.total).toBe(users.length);
+    // The same users one by one: each named one is in the segment, the others are not.
+    for (const user of ['ana', 'ben', 'cat']) {
+      const one = await size({ filter: { and: [filter, { user_ids: [user] }] } }, initech);
+      expect([user, one.body.total]).toEqual([user, users.includes(user) ? 1 : 0]);
+    }
   });
 
   it('G2/G6: answers the exact size and reachable counts of the key’s workspace only', async () => {
