@@ -11,3 +11,4 @@ export * from './codec/codec';
 export * from './codec/storable';
 export * from './event-ids';
 export * from './unreachable';
+export * from './device-state';

@@ -1,4 +1,12 @@
-import { DeviceDeliveryEvent, DeviceTokenEvent, Topics, UserSubscriptionEvent } from '@push/contracts';
+import {
+  DeviceDeliveryEvent,
+  DeviceStateRecord,
+  DeviceTokenEvent,
+  Topics,
+  UserSubscriptionEvent,
+  applyDeviceStateRecord,
+  isDeviceStateRecord,
+} from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
 import {
   BulkRows,
@@ -26,13 +34,13 @@ export class EligibilityProjection {
   @ProjectionHandler(Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery)
   async apply(consumed: ConsumedEvent<Consumed>[], { tx }: ProjectionContext): Promise<void> {
     const events = consumed.map(({ event }) => event as EligibilityInput);
-    const devices = await lockDevices(tx, events.filter(touchesDevice));
+    const devices = await lockDevices(tx, events.filter(isDeviceStateRecord));
     const users = new Map<string, EligibleUser>();
     for (const event of events) {
       if (event.type === 'SubscriptionStateChanged') {
         const { workspace_id, user_id, state } = event.data;
         users.set(`${workspace_id}\u0000${user_id}`, { workspace_id, user_id, state });
-      } else if (touchesDevice(event)) applyDeviceFact(devices.get(deviceKeyOf(event.data))!, event);
+      } else if (isDeviceStateRecord(event)) applyDeviceFact(devices.get(deviceKeyOf(event.data))!, event);
     }
     if (users.size > 0) await tx.query(UPSERT_USERS, USERS.arrays(inKeyOrder(users)));
     if (devices.size > 0) await tx.query(UPDATE_DEVICES, DEVICES.arrays(devices.values()));
@@ -41,7 +49,6 @@ export class EligibilityProjection {
 
 type EligibilityInput = DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent;
 /** The records that change a device's row: token-registry's, and bounce-processor's status. */
-type DeviceFact = DeviceTokenEvent | Extract<DeviceDeliveryEvent, { type: 'DeliveryStatusChanged' }>;
 
 interface EligibleUser {
   workspace_id: string;
@@ -101,23 +108,11 @@ const UPDATE_DEVICES = `update eligible_devices d set
 const deviceKeyOf = (d: { workspace_id: string; app_id: string; device_id: string }) =>
   `${d.workspace_id}\u0000${d.app_id}\u0000${d.device_id}`;
 
-function touchesDevice(event: EligibilityInput): event is DeviceFact {
-  switch (event.type) {
-    case 'SubscriptionStateChanged':
-    case 'TokenInvalidated':
-    case 'UninstallDetected':
-    case 'AppProviderFlagged':
-    case 'AppProviderCleared':
-      // token-registry applies the invalidation and publishes the TokenRemoved taken here; the others are not facts
-      // of a device's eligibility.
-      return false;
-    default:
-      return true;
-  }
-}
-
 /** The stored rows of the devices the batch's records name, created where missing, locked for the transaction. */
-async function lockDevices(tx: EntityManager, records: readonly DeviceFact[]): Promise<Map<string, EligibleDevice>> {
+async function lockDevices(
+  tx: EntityManager,
+  records: readonly DeviceStateRecord[],
+): Promise<Map<string, EligibleDevice>> {
   // In key order, so that two batches creating or locking the same devices wait for each other, never deadlock.
   const keys = distinctBy(
     records.map(({ data: { workspace_id, app_id, device_id } }) => ({ workspace_id, app_id, device_id })),
@@ -135,37 +130,11 @@ async function lockDevices(tx: EntityManager, records: readonly DeviceFact[]): P
 }
 
 /**
- * One published record applied to its device's row, as token-registry's README says a consumer sees a device: it
- * belongs to `user_id` of its latest record; its sendable token is the latest `TokenAssigned`/`TokenReplaced` not
- * followed by a `TokenRemoved`; foreground/background are the latest `PushCapabilityChanged`'s; its last session is the
- * latest `DeviceSessionRecorded` (D4). bounce-processor's README: suppressed while the latest `DeliveryStatusChanged`
- * says `SUPPRESSED`.
+ * One published record applied to its device's row: the owners' published state (`applyDeviceStateRecord`, shared
+ * with segmentation), and the last session, the latest `DeviceSessionRecorded` (D4).
  */
-function applyDeviceFact(device: EligibleDevice, event: DeviceFact): void {
-  if (event.type === 'DeliveryStatusChanged') {
-    device.delivery_status = event.data.status;
-    return;
-  }
-  // Every token-registry record carries the device's user after it and its platform (null only before any event
-  // named one).
-  device.platform = event.data.platform ?? device.platform;
-  device.user_id = event.data.user_id;
-  switch (event.type) {
-    case 'PushCapabilityChanged':
-      device.foreground_enabled = event.data.foreground_enabled;
-      device.background_enabled = event.data.background_enabled;
-      return;
-    case 'TokenAssigned':
-    case 'TokenReplaced':
-      device.token = event.data.token;
-      return;
-    case 'TokenRemoved':
-      device.token = null;
-      return;
-    case 'DeviceSessionRecorded':
-      device.last_session_at_ms = Math.max(device.last_session_at_ms ?? event.data.occurred_at, event.data.occurred_at);
-      return;
-    default:
-      return;
-  }
+function applyDeviceFact(device: EligibleDevice, event: DeviceStateRecord): void {
+  applyDeviceStateRecord(device, event);
+  if (event.type === 'DeviceSessionRecorded')
+    device.last_session_at_ms = Math.max(device.last_session_at_ms ?? event.data.occurred_at, event.data.occurred_at);
 }

@@ -1,4 +1,12 @@
-import { DeviceDeliveryEvent, DeviceTokenEvent, Topics, UserSubscriptionEvent } from '@push/contracts';
+import {
+  DeviceDeliveryEvent,
+  DeviceStateRecord,
+  DeviceTokenEvent,
+  Topics,
+  UserSubscriptionEvent,
+  applyDeviceStateRecord,
+  isDeviceStateRecord,
+} from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
 import {
   BulkRows,
@@ -25,7 +33,7 @@ export class AudienceProjection {
   @ProjectionHandler(Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery)
   async apply(consumed: ConsumedEvent<Consumed>[], { tx }: ProjectionContext): Promise<void> {
     const events = consumed.map(({ event }) => event as AudienceInput);
-    const deviceRecords = events.filter(touchesDevice);
+    const deviceRecords = events.filter(isDeviceStateRecord);
     const devices = await lockDevices(tx, deviceRecords);
     // The users whose view the batch may change: a device's owner before (it may lose its token, or its last device
     // and so stop being a user) and after, and each user whose state is published.
@@ -40,7 +48,7 @@ export class AudienceProjection {
         const { workspace_id, user_id, state, opted_in_at } = event.data;
         users.set(`${workspace_id}\u0000${user_id}`, { workspace_id, user_id, state, opted_in_at_ms: opted_in_at });
         mayChange(workspace_id, user_id);
-      } else if (touchesDevice(event)) applyDeviceFact(devices.get(deviceKeyOf(event.data))!, event);
+      } else if (isDeviceStateRecord(event)) applyDeviceStateRecord(devices.get(deviceKeyOf(event.data))!, event);
     }
     for (const device of devices.values()) mayChange(device.workspace_id, device.user_id);
     // The workspaces' new versions, in the batch's transaction (a cached index of an older version is stale), taken
@@ -69,7 +77,6 @@ export class AudienceProjection {
 
 type AudienceInput = DeviceTokenEvent | UserSubscriptionEvent | DeviceDeliveryEvent;
 /** The records that change a device's row: token-registry's, and bounce-processor's status. */
-type DeviceFact = DeviceTokenEvent | Extract<DeviceDeliveryEvent, { type: 'DeliveryStatusChanged' }>;
 
 interface AudienceUser {
   workspace_id: string;
@@ -147,23 +154,11 @@ const UPDATE_DEVICES = `update audience_devices d set
 const deviceKeyOf = (d: { workspace_id: string; app_id: string; device_id: string }) =>
   `${d.workspace_id}\u0000${d.app_id}\u0000${d.device_id}`;
 
-function touchesDevice(event: AudienceInput): event is DeviceFact {
-  switch (event.type) {
-    case 'SubscriptionStateChanged':
-    case 'TokenInvalidated':
-    case 'UninstallDetected':
-    case 'AppProviderFlagged':
-    case 'AppProviderCleared':
-      // token-registry applies the invalidation and publishes the TokenRemoved segmentation takes; the others are
-      // not facts of a device's audience row.
-      return false;
-    default:
-      return true;
-  }
-}
-
 /** The stored rows of the devices the batch's records name, created where missing, locked for the transaction. */
-async function lockDevices(tx: EntityManager, records: readonly DeviceFact[]): Promise<Map<string, AudienceDevice>> {
+async function lockDevices(
+  tx: EntityManager,
+  records: readonly DeviceStateRecord[],
+): Promise<Map<string, AudienceDevice>> {
   // In key order, so that two batches creating or locking the same devices wait for each other, never deadlock.
   const keys = distinctBy(
     records.map(({ data: { workspace_id, app_id, device_id } }) => ({ workspace_id, app_id, device_id })),
@@ -175,36 +170,4 @@ async function lockDevices(tx: EntityManager, records: readonly DeviceFact[]): P
   await tx.query(INSERT_MISSING_DEVICES, parameters);
   for (const row of (await tx.query(LOCK_DEVICES, parameters)) as AudienceDevice[]) devices.set(deviceKeyOf(row), row);
   return devices;
-}
-
-/**
- * One published record applied to its device's row. token-registry's consumer view (its README): the device belongs
- * to `user_id` of its latest record, its sendable token is the latest `TokenAssigned`/`TokenReplaced` not followed by
- * a `TokenRemoved`, foreground/background are the latest `PushCapabilityChanged`'s. bounce-processor's: the latest
- * `DeliveryStatusChanged`'s status. (subscription-state's: the latest `SubscriptionStateChanged` of the user.)
- */
-function applyDeviceFact(device: AudienceDevice, event: DeviceFact): void {
-  if (event.type === 'DeliveryStatusChanged') {
-    device.delivery_status = event.data.status;
-    return;
-  }
-  // Every token-registry record carries the device's user after it and its platform (null only before any event
-  // named one).
-  device.platform = event.data.platform ?? device.platform;
-  device.user_id = event.data.user_id;
-  switch (event.type) {
-    case 'PushCapabilityChanged':
-      device.foreground_enabled = event.data.foreground_enabled;
-      device.background_enabled = event.data.background_enabled;
-      return;
-    case 'TokenAssigned':
-    case 'TokenReplaced':
-      device.token = event.data.token;
-      return;
-    case 'TokenRemoved':
-      device.token = null;
-      return;
-    default:
-      return;
-  }
 }
