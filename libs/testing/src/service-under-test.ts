@@ -130,8 +130,10 @@ export class ServiceUnderTest {
   }
 
   /**
-   * Waits until the projection `groupId` has applied (or dead-lettered) every message this harness wrote: its stored
-   * offsets, summed per topic, reach what was written there. Only for topics that group consumes.
+   * Waits until the projection `groupId` has applied (or dead-lettered) every message this harness wrote — its stored
+   * offsets, summed per topic, reach what was written there (only for topics that group consumes) — and the outputs of
+   * what it applied are published: the outbox, drained after each commit, is empty. (Before, a spec reading the
+   * service's output topic right after could find it still empty: a flake seen in CI under load.)
    */
   async waitUntilApplied(groupId: string, timeoutMs = 30_000): Promise<void> {
     const wanted = [...this.written];
@@ -142,7 +144,9 @@ export class ServiceUnderTest {
           [groupId],
         );
         const applied = new Map(rows.map((r) => [r.topic, r.next]));
-        return wanted.every(([topic, count]) => (applied.get(topic) ?? 0) >= count);
+        if (!wanted.every(([topic, count]) => (applied.get(topic) ?? 0) >= count)) return false;
+        const [{ pending }] = await this.dataSource.query('select count(*)::int as pending from event_outbox');
+        return pending === 0;
       },
       timeoutMs,
       `${groupId} applying ${wanted.map(([topic, count]) => `${count} messages of ${topic}`).join(', ')}`,
