@@ -22,6 +22,8 @@ export interface TableDifference {
   examples: { side: 'live' | 'rebuilt'; row: string }[];
   /** A table only one side has, or with other columns. */
   problem?: string;
+  /** Columns not compared: serial and identity columns, commit-order counters. */
+  leftOut?: string[];
 }
 
 /**

@@ -97,4 +97,28 @@ describe('verify: comparing the live and the rebuilt read model', () => {
       ].join('\n'),
     );
   });
+
+  it('a table whose counters were not compared says which columns were left out, after its figures', () => {
+    const text = renderVerify({
+      service: 'segmentation',
+      applied: '90',
+      differences: 0,
+      tables: [
+        { table: 'audience_devices', liveRows: 40, rebuiltRows: 40, onlyLive: 0, onlyRebuilt: 0, examples: [] },
+        {
+          table: 'audience_versions',
+          liveRows: 1,
+          rebuiltRows: 1,
+          onlyLive: 0,
+          onlyRebuilt: 0,
+          examples: [],
+          leftOut: ['version'],
+        },
+      ],
+    });
+    expect(text.split('\n').slice(1, 3)).toEqual([
+      '  audience_devices: 40 live rows, 40 rebuilt rows, no differences',
+      '  audience_versions: 1 live rows, 1 rebuilt rows, no differences (version not compared: numbered in commit order)',
+    ]);
+  });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
 import { writeReplayBound } from '@push/event-bus';
-import { maskToken } from '@push/service-kit';
+import { COMMIT_ORDER_COUNTER, maskToken } from '@push/service-kit';
 import { BOOKKEEPING_TABLES, TableDifference, compareSortedRows, differenceCount } from './compare';
 import {
   connect,
@@ -39,12 +39,18 @@ async function tablesOf(client: ClientBase): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
-/** Column names, and the ones that number rows in the order they were inserted (serial, identity). */
+/**
+ * Column names, and the ones left out of the comparison: those that number rows in the order they were inserted
+ * (serial, identity) and those the service marked commit-order counters (`COMMIT_ORDER_COUNTER`: a version per batch).
+ */
 async function columnsOf(client: ClientBase, table: string): Promise<{ all: string[]; generated: string[] }> {
   const { rows } = await client.query<{ column_name: string; generated: boolean }>(
-    `select column_name, (coalesce(column_default, '') like 'nextval(%' or is_identity = 'YES') as generated
+    `select column_name,
+       (coalesce(column_default, '') like 'nextval(%' or is_identity = 'YES'
+        or coalesce(col_description(format('public.%I', table_name)::regclass, ordinal_position), '') like $2)
+       as generated
      from information_schema.columns where table_schema = 'public' and table_name = $1 order by column_name`,
-    [table],
+    [table, `${COMMIT_ORDER_COUNTER}%`],
   );
   return { all: rows.map((r) => r.column_name), generated: rows.filter((r) => r.generated).map((r) => r.column_name) };
 }
@@ -73,7 +79,8 @@ async function* rowsOf(client: ClientBase, table: string, without: string[]): As
  * read model is read in one REPEATABLE READ snapshot, whose stored offsets bound the replay, so both have applied
  * exactly the same messages however the live service goes on meanwhile. The event bus's tables are left out, and so
  * are serial and identity columns (row numbers in insertion order, which a rebuild applying partitions in another
- * interleaving gives out differently). The scratch database is dropped afterwards, whatever happens.
+ * interleaving gives out differently) and the columns a service marked commit-order counters (a version per batch,
+ * numbered differently for the same reason); each table's report names the columns it left out. The scratch database is dropped afterwards, whatever happens.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const { service, say } = options;
@@ -133,9 +140,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
           });
           continue;
         }
-        tables.push(
-          await compareSortedRows(table, rowsOf(live, table, a.generated), rowsOf(rebuilt, table, a.generated)),
+        const compared = await compareSortedRows(
+          table,
+          rowsOf(live, table, a.generated),
+          rowsOf(rebuilt, table, a.generated),
         );
+        tables.push(a.generated.length > 0 ? { ...compared, leftOut: a.generated } : compared);
       }
       for (const t of tables) t.examples = t.examples.map((e) => ({ ...e, row: maskedRow(e.row) }));
       const differences = tables.reduce((n, t) => n + differenceCount(t), 0);
@@ -178,8 +188,9 @@ export function renderVerify(report: VerifyReport): string {
       continue;
     }
     const n = differenceCount(t);
+    const leftOut = t.leftOut?.length ? ` (${t.leftOut.join(', ')} not compared: numbered in commit order)` : '';
     lines.push(
-      `  ${t.table}: ${t.liveRows} live rows, ${t.rebuiltRows} rebuilt rows, ${n === 0 ? 'no differences' : `${t.onlyLive} only live, ${t.onlyRebuilt} only rebuilt`}`,
+      `  ${t.table}: ${t.liveRows} live rows, ${t.rebuiltRows} rebuilt rows, ${n === 0 ? 'no differences' : `${t.onlyLive} only live, ${t.onlyRebuilt} only rebuilt`}${leftOut}`,
     );
     for (const { side, row } of t.examples)
       lines.push(`    only ${side}: ${row.length > 300 ? `${row.slice(0, 300)}…` : row}`);
