@@ -164,6 +164,8 @@ export function audienceUsers(audience: AudienceOf, facts: AudienceFacts): UserF
  * D2), limited to `app_ids` when given, each eligible (D1–D3) or skipped with its reason. With
  * `last_active_device_only` (D4) each user counts one device: the most recently active eligible one, or — when none
  * is eligible — the most recently active one, skipped with its reason (so the counts say why the user got nothing).
+ * A user's targets depend on that user's facts only (all its devices): planned a page of whole users at a time, as the
+ * requests projection does, the pages' targets and counts add up to the whole audience's.
  */
 export function planDispatch(
   request: Pick<DispatchRequested, 'audience' | 'message' | 'options'>,

@@ -48,7 +48,7 @@ class Audience {
     return this.lastPlan.targets.map((t) => ({ device: `${t.device.app_id}/${t.device.device_id}`, skip: t.skip }));
   }
 
-  /** As `loadAudienceFacts` reads them: users known by a state or a device (SUBSCRIBED when unpublished, S1). */
+  /** As the read model holds them: users known by a state or a device (SUBSCRIBED when unpublished, S1). */
   private facts(request: DispatchRequested): AudienceFacts {
     const users = new Map<string, UserFacts & { devices: DeviceFacts[] }>();
     for (const [user_id, subscription] of this.states) users.set(user_id, { user_id, subscription, devices: [] });

@@ -8,13 +8,13 @@ import {
   ProjectionValidator,
 } from '@push/service-kit';
 import type { EntityManager } from 'typeorm';
-import { type DispatchPlan, type SkipReason, audienceOf, planDispatch } from '../../domain/dispatch-plan';
+import { type PlannedTarget, type SkipReason, audienceOf, planDispatch } from '../../domain/dispatch-plan';
 import type { DispatchCounts } from '../../domain/outcomes';
 import { requestProblem } from '../../domain/validation';
 import { DispatcherMetrics } from '../../dispatcher-metrics';
-import { loadAudienceFacts } from '../eligibility/audience-facts';
+import { AUDIENCE_PAGE_DEVICES, forEachAudiencePage } from '../eligibility/audience-facts';
 import { lockDispatches } from './dispatch-locks';
-import { LOGGED, type LoggedOutcome } from './logged-outcomes.projection';
+import { LOGGED } from './logged-outcomes.projection';
 
 type Requests = typeof Topics.DispatchRequests;
 
@@ -51,8 +51,20 @@ const TARGETS = new BulkRows<TargetRow>({
   provider_message_id: 'text',
   outcome_at_ms: 'bigint',
 });
-const INSERT_TARGETS = TARGETS.insert('dispatch_targets', TARGETS.unnest());
-/** Targets per insert statement: bounded parameter sizes for audiences of any size. */
+/** How many rows an insert added, by state and reason: what the dispatch's counts are made of. */
+type Tally = { state: TargetRow['state']; reason: string | null; n: number }[];
+const tallyOf = (insert: string) =>
+  `with inserted as (${insert} returning state, reason) select state, reason, count(*)::int as n from inserted
+   group by state, reason`;
+/** A device with an outcome on `dispatch.outcomes.v1` is inserted first and keeps it: the plan skips its row. */
+const INSERT_TARGETS = tallyOf(
+  `${TARGETS.insert('dispatch_targets', TARGETS.unnest())} on conflict (dispatch_id, app_id, device_id) do nothing`,
+);
+const INSERT_LOGGED = tallyOf(
+  `insert into dispatch_targets (${LOGGED.columns()}) select ${LOGGED.columns()} from logged_outcomes
+   where dispatch_id = $1`,
+);
+/** Targets per insert statement: bounded parameter sizes whatever the page (a page may hold one user's many devices). */
 const TARGETS_PER_INSERT = 10_000;
 
 /**
@@ -65,6 +77,9 @@ const TARGETS_PER_INSERT = 10_000;
  */
 @ProjectionController(REQUESTS_GROUP)
 export class DispatchRequestsProjection {
+  /** Devices of the audience read into memory at once (`forEachAudiencePage`); tests make pages small. */
+  audiencePageDevices = AUDIENCE_PAGE_DEVICES;
+
   constructor(private readonly metrics: DispatcherMetrics) {}
 
   @ProjectionValidator()
@@ -90,12 +105,7 @@ export class DispatchRequestsProjection {
           throw new RejectedEventError(item, `dispatch_id ${request.dispatch_id} is another workspace's dispatch`);
         continue;
       }
-      const plan = planDispatch(
-        request,
-        await loadAudienceFacts(tx, request.workspace_id, audienceOf(request.audience)),
-      );
-      const now = Date.now();
-      const dispatch = await recordDispatch(tx, request, plan, now);
+      const dispatch = await recordDispatch(tx, request, Date.now(), this.audiencePageDevices);
       recorded.push(dispatch.counts.skipped);
     }
     // Delivered to the listening workers when this transaction commits, never before.
@@ -112,17 +122,19 @@ interface RecordedDispatch {
 }
 
 /**
- * The dispatch row and its targets. What `dispatch.outcomes.v1` already says of the dispatch (a rebuild that applies
- * the request after its outcomes: `LoggedOutcomesProjection`) is the truth: a published completion records the
- * dispatch completed with the published counts and its published device outcomes; otherwise a device with a published
- * outcome takes that outcome instead of being sent or skipped. Then the dispatch's `logged_*` and
- * `accepted_dispatches` notes go.
+ * The dispatch row and its targets, all in the request's transaction (its offset commits with its targets: D5). What
+ * `dispatch.outcomes.v1` already says of the dispatch (a rebuild that applies the request after its outcomes:
+ * `LoggedOutcomesProjection`) is the truth: a published completion records the dispatch completed with the published
+ * counts and its published device outcomes, and resolves nothing; otherwise a device with a published outcome takes
+ * that outcome instead of being sent or skipped. The audience is resolved and planned a page of whole users at a time
+ * (`forEachAudiencePage`: bounded memory for any audience), each page's targets inserted before the next is read; the
+ * counts are those of the rows inserted. Then the dispatch's `logged_*` and `accepted_dispatches` notes go.
  */
 async function recordDispatch(
   tx: EntityManager,
   request: DispatchRequested,
-  plan: DispatchPlan,
   now: number,
+  audiencePageDevices: number,
 ): Promise<RecordedDispatch> {
   const id = request.dispatch_id;
   const [completion]: (Omit<DispatchCounts, 'skipped'> & {
@@ -131,43 +143,36 @@ async function recordDispatch(
     skipped_suppressed: number;
     completed_at_ms: string;
   })[] = await tx.query('select * from logged_completions where dispatch_id = $1', [id]);
-  const loggedRows: LoggedOutcome[] = await tx.query(
-    `select ${LOGGED.selectList()} from logged_outcomes where dispatch_id = $1`,
-    [id],
-  );
-  const logged = new Map(loggedRows.map((o) => [`${o.app_id}\u0000${o.device_id}`, o]));
-  const rows: TargetRow[] = [];
-  if (!completion)
-    for (const { device, skip } of plan.targets) {
-      if (logged.has(`${device.app_id}\u0000${device.device_id}`)) continue;
-      rows.push({
-        dispatch_id: id,
-        app_id: device.app_id,
-        device_id: device.device_id,
-        workspace_id: request.workspace_id,
-        user_id: device.user_id,
-        platform: device.platform,
-        token: skip === null ? device.token : null,
-        state: skip === null ? 'pending' : 'skipped',
-        reason: skip,
-        failure_category: null,
-        provider_message_id: null,
-        outcome_at_ms: skip === null ? null : now,
-      });
-    }
-  for (const o of logged.values()) rows.push({ ...o, token: null, outcome_at_ms: Number(o.outcome_at_ms) });
   const counts: DispatchCounts = {
-    targeted: rows.length,
+    targeted: 0,
     sent: 0,
     bounced: 0,
     failed: 0,
     skipped: { unsubscribed: 0, not_push_enabled: 0, suppressed: 0 },
   };
   let remaining = 0;
-  for (const row of rows)
-    if (row.state === 'pending') remaining++;
-    else if (row.state === 'skipped') counts.skipped[row.reason as SkipReason]++;
-    else counts[row.state]++;
+  const count = (tally: Tally) => {
+    for (const { state, reason, n } of tally) {
+      counts.targeted += n;
+      if (state === 'pending') remaining += n;
+      else if (state === 'skipped') counts.skipped[reason as SkipReason] += n;
+      else counts[state] += n;
+    }
+  };
+  count(await tx.query(INSERT_LOGGED, [id]));
+  const logged = counts.targeted;
+  if (!completion)
+    await forEachAudiencePage(
+      tx,
+      request.workspace_id,
+      audienceOf(request.audience),
+      async (facts) => {
+        const rows = planDispatch(request, facts).targets.map((target) => targetRow(request, target, now));
+        for (let i = 0; i < rows.length; i += TARGETS_PER_INSERT)
+          count(await tx.query(INSERT_TARGETS, TARGETS.arrays(rows.slice(i, i + TARGETS_PER_INSERT))));
+      },
+      audiencePageDevices,
+    );
   const final: DispatchCounts = completion
     ? {
         targeted: completion.targeted,
@@ -193,7 +198,7 @@ async function recordDispatch(
       request.occurred_at,
       now,
       JSON.stringify(request.message),
-      completion ? 'completed' : logged.size > 0 ? 'running' : 'pending',
+      completion ? 'completed' : logged > 0 ? 'running' : 'pending',
       final.targeted,
       final.skipped.unsubscribed,
       final.skipped.not_push_enabled,
@@ -205,10 +210,26 @@ async function recordDispatch(
       completion ? Number(completion.completed_at_ms) : null,
     ],
   );
-  for (let i = 0; i < rows.length; i += TARGETS_PER_INSERT)
-    await tx.query(INSERT_TARGETS, TARGETS.arrays(rows.slice(i, i + TARGETS_PER_INSERT)));
   await tx.query('delete from logged_outcomes where dispatch_id = $1', [id]);
   await tx.query('delete from logged_completions where dispatch_id = $1', [id]);
   await tx.query('delete from accepted_dispatches where dispatch_id = $1', [id]);
   return { counts: final, remaining };
+}
+
+/** A planned device as its `dispatch_targets` row: `pending` with the token to send to, or `skipped` with its reason. */
+function targetRow(request: DispatchRequested, { device, skip }: PlannedTarget, now: number): TargetRow {
+  return {
+    dispatch_id: request.dispatch_id,
+    app_id: device.app_id,
+    device_id: device.device_id,
+    workspace_id: request.workspace_id,
+    user_id: device.user_id,
+    platform: device.platform,
+    token: skip === null ? device.token : null,
+    state: skip === null ? 'pending' : 'skipped',
+    reason: skip,
+    failure_category: null,
+    provider_message_id: null,
+    outcome_at_ms: skip === null ? null : now,
+  };
 }

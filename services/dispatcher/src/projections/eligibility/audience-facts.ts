@@ -3,6 +3,12 @@ import type { AudienceFacts, AudienceOf, DeviceFacts, SubscriptionStatus, UserFa
 
 type Db = Pick<EntityManager, 'query'>;
 
+/**
+ * Devices an audience page holds, plus the rest of its last user's: what a resolution keeps in memory at once, whatever
+ * the audience's size.
+ */
+export const AUDIENCE_PAGE_DEVICES = 5_000;
+
 interface DeviceRow {
   app_id: string;
   device_id: string;
@@ -15,8 +21,18 @@ interface DeviceRow {
   last_session_at_ms: string | null;
 }
 
-const DEVICE_COLUMNS = `app_id, device_id, platform, user_id, token, foreground_enabled, background_enabled,
-  delivery_status, last_session_at_ms`;
+const DEVICE_FIELDS: readonly (keyof DeviceRow)[] = [
+  'app_id',
+  'device_id',
+  'platform',
+  'user_id',
+  'token',
+  'foreground_enabled',
+  'background_enabled',
+  'delivery_status',
+  'last_session_at_ms',
+];
+const deviceColumns = (alias?: string) => DEVICE_FIELDS.map((f) => (alias ? `${alias}.${f}` : f)).join(', ');
 
 const factsOf = (row: DeviceRow): DeviceFacts => ({
   app_id: row.app_id,
@@ -30,51 +46,98 @@ const factsOf = (row: DeviceRow): DeviceFacts => ({
   last_session_at: row.last_session_at_ms === null ? null : Number(row.last_session_at_ms),
 });
 
+/** Read by `forEachAudiencePage`, one resolution at a time per transaction (requests are applied one after another). */
+const CURSOR = 'audience_devices';
+
 /**
- * What the read model knows of an audience, for `planDispatch`: the users it may name with their devices (a device no
- * record has named a platform of yet is unknown: nothing can be sent to it) and subscription-state's state — SUBSCRIBED
- * for a user token-registry names and subscription-state has not published yet (S1). A UserAudience loads its users; a
- * SegmentAudience every user of the workspace (the filter is evaluated by @push/segments in the domain); a
- * DeviceAudience its device and that device's user.
+ * What the read model knows of an audience, for `planDispatch`, handed to `onPage` a page of **whole users** at a time:
+ * each user with all its devices (a device no record has named a platform of yet is unknown: nothing can be sent to
+ * it) and subscription-state's state — SUBSCRIBED for a user token-registry names and subscription-state has not
+ * published yet (S1). A user's plan depends on that user's facts only, but on all of them (D4 picks among the user's
+ * devices, a segment filter looks at all its tokens), so pages never split a user. A UserAudience reads its users'
+ * devices, a SegmentAudience every user's device of the workspace (the filter is evaluated by @push/segments in the
+ * domain), a DeviceAudience is one page: its device and that device's user. A user without devices is in no page: it
+ * would add nothing to any plan.
+ *
+ * The devices are read through one cursor, in user order, `pageDevices` rows per fetch; a page is what was fetched
+ * less the last user's rows, which may go on in the next fetch and are carried over to it. One cursor is one snapshot
+ * of the read model for the whole audience: the transaction is READ COMMITTED, so keyset pages (one query each) could
+ * see a device that moved between users while the pages were read twice, or not at all. `pageDevices` Infinity reads
+ * the whole audience as one page.
  */
-export async function loadAudienceFacts(db: Db, workspaceId: string, audience: AudienceOf): Promise<AudienceFacts> {
-  if (audience.kind === 'device') {
-    const [row]: DeviceRow[] = await db.query(
-      `select ${DEVICE_COLUMNS} from eligible_devices
-       where workspace_id = $1 and app_id = $2 and device_id = $3 and platform is not null`,
-      [workspaceId, audience.app_id, audience.device_id],
-    );
-    if (!row) return { users: new Map(), device: null };
-    const device = factsOf(row);
-    if (device.user_id === null) return { users: new Map(), device: { device, user: null } };
-    const [state]: { state: SubscriptionStatus }[] = await db.query(
-      'select state from eligible_users where workspace_id = $1 and user_id = $2',
-      [workspaceId, device.user_id],
-    );
-    const user = { user_id: device.user_id, subscription: state?.state ?? 'SUBSCRIBED', devices: [device] };
-    return { users: new Map(), device: { device, user } };
-  }
+export async function forEachAudiencePage(
+  db: Db,
+  workspaceId: string,
+  audience: AudienceOf,
+  onPage: (facts: AudienceFacts) => Promise<void>,
+  pageDevices: number = AUDIENCE_PAGE_DEVICES,
+): Promise<void> {
+  if (audience.kind === 'device') return onPage(await deviceAudienceFacts(db, workspaceId, audience));
+  if (!(pageDevices === Infinity || (Number.isSafeInteger(pageDevices) && pageDevices > 0)))
+    throw new RangeError(`pageDevices must be a positive integer or Infinity, not ${pageDevices}`);
   const named = audience.kind === 'users' ? [...new Set(audience.user_ids)] : null;
-  const states: { user_id: string; state: SubscriptionStatus }[] = await db.query(
-    named
-      ? 'select user_id, state from eligible_users where workspace_id = $1 and user_id = any($2::text[])'
-      : 'select user_id, state from eligible_users where workspace_id = $1',
+  await db.query(
+    `declare ${CURSOR} no scroll cursor for
+     select ${deviceColumns('d')}, u.state
+     from eligible_devices d
+     left join eligible_users u on u.workspace_id = d.workspace_id and u.user_id = d.user_id
+     where d.workspace_id = $1 and d.user_id is not null and d.platform is not null
+       ${named ? 'and d.user_id = any($2::text[])' : ''}
+     order by d.user_id`,
     named ? [workspaceId, named] : [workspaceId],
   );
-  const rows: DeviceRow[] = await db.query(
-    named
-      ? `select ${DEVICE_COLUMNS} from eligible_devices
-         where workspace_id = $1 and user_id = any($2::text[]) and platform is not null`
-      : `select ${DEVICE_COLUMNS} from eligible_devices
-         where workspace_id = $1 and user_id is not null and platform is not null`,
-    named ? [workspaceId, named] : [workspaceId],
-  );
+  try {
+    let carried: (DeviceRow & { state: SubscriptionStatus | null })[] = [];
+    for (;;) {
+      const fetched: typeof carried = await db.query(
+        `fetch ${pageDevices === Infinity ? 'all' : `forward ${pageDevices}`} from ${CURSOR}`,
+      );
+      const done = fetched.length < pageDevices;
+      const rows = carried.length === 0 ? fetched : carried.concat(fetched);
+      let end = rows.length;
+      if (!done) {
+        const last = rows[rows.length - 1].user_id;
+        while (end > 0 && rows[end - 1].user_id === last) end--;
+      }
+      if (end > 0) await onPage(usersOf(rows.slice(0, end)));
+      carried = rows.slice(end);
+      if (done) return;
+    }
+  } finally {
+    // After a failed statement the transaction refuses this too; its rollback closes the cursor anyway.
+    await db.query(`close ${CURSOR}`).catch(() => undefined);
+  }
+}
+
+/** A page's rows (whole users, grouped by user) as the users the plan may name. */
+function usersOf(rows: readonly (DeviceRow & { state: SubscriptionStatus | null })[]): AudienceFacts {
   const users = new Map<string, UserFacts & { devices: DeviceFacts[] }>();
-  for (const { user_id, state } of states) users.set(user_id, { user_id, subscription: state, devices: [] });
   for (const row of rows) {
     let user = users.get(row.user_id!);
-    if (!user) users.set(row.user_id!, (user = { user_id: row.user_id!, subscription: 'SUBSCRIBED', devices: [] }));
+    if (!user)
+      users.set(row.user_id!, (user = { user_id: row.user_id!, subscription: row.state ?? 'SUBSCRIBED', devices: [] }));
     user.devices.push(factsOf(row));
   }
   return { users, device: null };
+}
+
+async function deviceAudienceFacts(
+  db: Db,
+  workspaceId: string,
+  audience: Extract<AudienceOf, { kind: 'device' }>,
+): Promise<AudienceFacts> {
+  const [row]: DeviceRow[] = await db.query(
+    `select ${deviceColumns()} from eligible_devices
+     where workspace_id = $1 and app_id = $2 and device_id = $3 and platform is not null`,
+    [workspaceId, audience.app_id, audience.device_id],
+  );
+  if (!row) return { users: new Map(), device: null };
+  const device = factsOf(row);
+  if (device.user_id === null) return { users: new Map(), device: { device, user: null } };
+  const [state]: { state: SubscriptionStatus }[] = await db.query(
+    'select state from eligible_users where workspace_id = $1 and user_id = $2',
+    [workspaceId, device.user_id],
+  );
+  const user = { user_id: device.user_id, subscription: state?.state ?? 'SUBSCRIBED', devices: [device] };
+  return { users: new Map(), device: { device, user } };
 }
