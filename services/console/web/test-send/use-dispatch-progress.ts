@@ -23,6 +23,24 @@ export interface DeviceOutcome {
 
 const POLL_MS = 500;
 
+/**
+ * Every device of the dispatch: the dispatcher answers a page at a time (`next` null on the last). A test send names
+ * one user, so this is one page of at most 1,000 devices but for a user with more.
+ */
+async function allDevices(id: string): Promise<DeviceOutcome[]> {
+  const devices: DeviceOutcome[] = [];
+  let after: string | null = null;
+  do {
+    const query: string = after === null ? '?limit=1000' : `?limit=1000&after=${encodeURIComponent(after)}`;
+    const page: { devices: DeviceOutcome[]; next: string | null } = await getJson(
+      serviceUrl('dispatcher', `/dispatches/${id}/devices${query}`),
+    );
+    devices.push(...page.devices);
+    after = page.next;
+  } while (after !== null);
+  return devices;
+}
+
 /** A dispatch's progress and each device's outcome, asked again every 500 ms until the dispatch is completed. */
 export function useDispatchProgress(dispatchId: string) {
   const [progress, setProgress] = useState<Progress | null>(null);
@@ -37,11 +55,11 @@ export function useDispatchProgress(dispatchId: string) {
         const id = segment(dispatchId);
         const [p, d] = await Promise.all([
           getJson<Progress>(serviceUrl('dispatcher', `/dispatches/${id}`)),
-          getJson<{ devices: DeviceOutcome[] }>(serviceUrl('dispatcher', `/dispatches/${id}/devices`)),
+          allDevices(id),
         ]);
         if (stopped.current) return;
         setProgress(p);
-        setDevices(d.devices);
+        setDevices(d);
         setError(null);
         if (p.status === 'completed') return;
       } catch (failure) {

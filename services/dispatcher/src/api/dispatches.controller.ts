@@ -8,6 +8,7 @@ import {
   NotFoundException,
   Param,
   Post,
+  Query,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import {
@@ -18,14 +19,30 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiQuery,
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { MessageKeys, Topics } from '@push/contracts';
-import { ExactIdPipe, ServiceEventBus, WorkspaceId, ZodBody } from '@push/service-kit';
+import { ExactIdPipe, InvalidInputException, ServiceEventBus, WorkspaceId, ZodBody } from '@push/service-kit';
 import { MAX_ID_BYTES } from '../domain/validation';
-import { dispatchDevices, dispatchProgress, noteAccepted } from '../projections/dispatches/dispatch-queries';
+import {
+  TARGET_STATES,
+  type TargetState,
+  dispatchDevicePage,
+  dispatchProgress,
+  noteAccepted,
+} from '../projections/dispatches/dispatch-queries';
+import {
+  DEFAULT_DEVICES_LIMIT,
+  type DeviceCursor,
+  MAX_DEVICES_LIMIT,
+  devicesAfter,
+  devicesLimit,
+  devicesState,
+  encodeDeviceCursor,
+} from './device-page-query';
 import { DispatchBody, dispatchBody, dispatchRequestedOf } from './dispatch-body';
 
 const id = new ExactIdPipe(MAX_ID_BYTES);
@@ -59,7 +76,7 @@ const DEVICES_SCHEMA = {
     dispatch_id: { type: 'string' },
     devices: {
       type: 'array',
-      description: 'every device the dispatch considers, in (app_id, device_id) order',
+      description: 'a page of the devices the dispatch considers, in (app_id, device_id) order',
       items: {
         type: 'object',
         properties: {
@@ -82,6 +99,11 @@ const DEVICES_SCHEMA = {
           at: { type: 'string', format: 'date-time', nullable: true, description: 'when the outcome was recorded' },
         },
       },
+    },
+    next: {
+      type: 'string',
+      nullable: true,
+      description: 'the ?after= of the next page; null: this page ends the devices (of the state asked for)',
     },
   },
 };
@@ -142,15 +164,55 @@ export class DispatchesController {
   }
 
   @Get('dispatches/:id/devices')
-  @ApiOperation({ summary: "Each device of a dispatch and its outcome (the console's test send)" })
+  @ApiOperation({
+    summary:
+      "The devices of a dispatch and their outcomes, a page at a time in (app_id, device_id) order (the console's test send)",
+  })
   @idParam
-  @ApiOkResponse({ description: 'the devices', schema: DEVICES_SCHEMA })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_DEVICES_LIMIT, default: DEFAULT_DEVICES_LIMIT },
+    description: 'devices in the page',
+  })
+  @ApiQuery({
+    name: 'after',
+    required: false,
+    schema: { type: 'string' },
+    description: "the previous page's next (an opaque cursor of this dispatch); absent: the first page",
+  })
+  @ApiQuery({
+    name: 'state',
+    required: false,
+    schema: { type: 'string', enum: [...TARGET_STATES] },
+    description: 'only the devices in this state (pending and in_flight have outcome null)',
+  })
+  @ApiOkResponse({ description: 'a page of the devices', schema: DEVICES_SCHEMA })
   @ApiNotFoundResponse({ description: 'no such dispatch in this workspace' })
-  @ApiBadRequestResponse({ description: 'an id that cannot exist (blank, a NUL character, too long)' })
-  async devices(@WorkspaceId() workspaceId: string, @Param('id', id) dispatchId: string) {
-    const devices = await dispatchDevices(this.dataSource, workspaceId, dispatchId);
-    if (!devices) throw new NotFoundException(`no dispatch ${dispatchId} in this workspace`);
-    return { dispatch_id: dispatchId, devices };
+  @ApiBadRequestResponse({
+    description:
+      'an id that cannot exist (blank, a NUL character, too long), or a bad limit, state or after (not a cursor, or one of another dispatch): the response names the parameter',
+  })
+  async devices(
+    @WorkspaceId() workspaceId: string,
+    @Param('id', id) dispatchId: string,
+    @Query('limit', devicesLimit) limit: number,
+    @Query('after', devicesAfter) after: DeviceCursor | undefined,
+    @Query('state', devicesState) state: TargetState | undefined,
+  ) {
+    if (after && after.dispatch_id !== dispatchId)
+      throw new InvalidInputException([{ field: 'after', problem: 'is a cursor of another dispatch' }]);
+    const page = await dispatchDevicePage(this.dataSource, workspaceId, dispatchId, {
+      limit,
+      after: after ?? null,
+      state: state ?? null,
+    });
+    if (!page) throw new NotFoundException(`no dispatch ${dispatchId} in this workspace`);
+    return {
+      dispatch_id: dispatchId,
+      devices: page.devices,
+      next: page.next && encodeDeviceCursor({ dispatch_id: dispatchId, ...page.next }),
+    };
   }
 
   private async takenElsewhere(workspaceId: string, dispatchId: string): Promise<boolean> {

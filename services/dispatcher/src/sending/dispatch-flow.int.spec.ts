@@ -242,6 +242,7 @@ describe('sending (real Kafka and Postgres, the provider seam doubled)', () => {
           at: expect.any(String),
         },
       ],
+      next: null,
     });
   });
 

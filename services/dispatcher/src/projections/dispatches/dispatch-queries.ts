@@ -78,14 +78,56 @@ export async function dispatchProgress(
   };
 }
 
-/** Every device a dispatch of the workspace considers, with its outcome, in (app, device) order; null: unknown. */
-export async function dispatchDevices(
+/** A device's state in `dispatch_targets`: what `GET /dispatches/{id}/devices?state=` filters on. */
+export const TARGET_STATES = ['pending', 'in_flight', 'sent', 'bounced', 'failed', 'skipped'] as const;
+export type TargetState = (typeof TARGET_STATES)[number];
+
+/** A device of a dispatch by its key, the order of the device pages. */
+export interface DeviceKey {
+  app_id: string;
+  device_id: string;
+}
+
+export interface DevicePageQuery {
+  /** At most this many devices. */
+  limit: number;
+  /** Only devices after this one in (app_id, device_id) order; null: from the first. */
+  after: DeviceKey | null;
+  /** Only devices in this state; null: all. */
+  state: TargetState | null;
+}
+
+export interface DevicePage {
+  devices: DispatchDevice[];
+  /** The key to ask for the next page after, null when this page ends the dispatch's devices. */
+  next: DeviceKey | null;
+}
+
+/**
+ * A page of the devices a dispatch of the workspace considers, with their outcomes, in (app, device) order: keyset
+ * paging on `dispatch_targets`' primary key, so that every page costs the same however deep it is, and a device is on
+ * exactly one page (a dispatch's devices are fixed once recorded). Null: no such dispatch in this workspace.
+ */
+export async function dispatchDevicePage(
   db: Db,
   workspaceId: string,
   dispatchId: string,
-): Promise<DispatchDevice[] | null> {
+  query: DevicePageQuery,
+): Promise<DevicePage | null> {
   const progress = await dispatchProgress(db, workspaceId, dispatchId);
   if (!progress) return null;
+  const parameters: unknown[] = [dispatchId, workspaceId];
+  const where = ['dispatch_id = $1', 'workspace_id = $2'];
+  if (query.after) {
+    parameters.push(query.after.app_id, query.after.device_id);
+    where.push(`(app_id, device_id) > ($${parameters.length - 1}, $${parameters.length})`);
+  }
+  if (query.state) {
+    parameters.push(query.state);
+    where.push(`state = $${parameters.length}`);
+  }
+  // One row more than asked: whether a next page exists, without a second query.
+  parameters.push(query.limit + 1);
   const rows: {
     app_id: string;
     device_id: string;
@@ -96,18 +138,23 @@ export async function dispatchDevices(
     outcome_at_ms: string | null;
   }[] = await db.query(
     `select app_id, device_id, user_id, platform, state, reason, outcome_at_ms from dispatch_targets
-     where dispatch_id = $1 and workspace_id = $2 order by app_id, device_id`,
-    [dispatchId, workspaceId],
+     where ${where.join(' and ')} order by app_id, device_id limit $${parameters.length}`,
+    parameters,
   );
-  return rows.map((r) => ({
-    app_id: r.app_id,
-    device_id: r.device_id,
-    user_id: r.user_id,
-    platform: r.platform.toLowerCase() as DispatchDevice['platform'],
-    outcome: r.state === 'pending' || r.state === 'in_flight' ? null : (r.state as DispatchDevice['outcome']),
-    reason: r.reason,
-    at: iso(r.outcome_at_ms),
-  }));
+  const page = rows.slice(0, query.limit);
+  const last = page[page.length - 1];
+  return {
+    devices: page.map((r) => ({
+      app_id: r.app_id,
+      device_id: r.device_id,
+      user_id: r.user_id,
+      platform: r.platform.toLowerCase() as DispatchDevice['platform'],
+      outcome: r.state === 'pending' || r.state === 'in_flight' ? null : (r.state as DispatchDevice['outcome']),
+      reason: r.reason,
+      at: iso(r.outcome_at_ms),
+    })),
+    next: rows.length > query.limit ? { app_id: last.app_id, device_id: last.device_id } : null,
+  };
 }
 
 /** Notes a request the API published, so that its status is `pending` until the projection records it. */
