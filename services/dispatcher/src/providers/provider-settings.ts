@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { loadConfig } from '@push/service-kit';
 
@@ -13,6 +14,11 @@ export interface ProviderSettings {
   apnsConcurrency: number;
   /** Web Push: requests in flight per app (payload encryption is CPU-bound). */
   webPushConcurrency: number;
+  /**
+   * Web Push: worker threads encrypting payloads, shared by the process's web apps (0: on the main thread, no pool).
+   * Default one core less than the machine's (at least one): the main thread makes the requests.
+   */
+  webPushEncryptionThreads: number;
   /** Attempts per device, the first included, before `failed RETRY_EXHAUSTED`. */
   maxAttempts: number;
   /** First retry's backoff; doubles per attempt, full jitter, never shorter than the answer's Retry-After. */
@@ -39,6 +45,7 @@ export const DEFAULT_PROVIDER_SETTINGS: ProviderSettings = {
   apnsConnections: 4,
   apnsConcurrency: 400,
   webPushConcurrency: 64,
+  webPushEncryptionThreads: Math.min(16, Math.max(1, availableParallelism() - 1)),
   maxAttempts: 5,
   retryBaseMs: 500,
   retryMaxMs: 60_000,
@@ -71,6 +78,7 @@ export const PROVIDER_SETTINGS_SHAPE = {
   PROVIDER_APNS_CONNECTIONS: integer(1, 64, d.apnsConnections),
   PROVIDER_APNS_CONCURRENCY: integer(1, 10_000, d.apnsConcurrency),
   PROVIDER_WEBPUSH_CONCURRENCY: integer(1, 10_000, d.webPushConcurrency),
+  PROVIDER_WEBPUSH_ENCRYPTION_THREADS: integer(0, 16, d.webPushEncryptionThreads),
   PROVIDER_MAX_ATTEMPTS: integer(1, 20, d.maxAttempts),
   PROVIDER_RETRY_BASE_MS: integer(1, 600_000, d.retryBaseMs),
   PROVIDER_RETRY_MAX_MS: integer(1, 3_600_000, d.retryMaxMs),
@@ -93,6 +101,7 @@ export function providerSettingsFrom(env: NodeJS.ProcessEnv = process.env): Prov
     apnsConnections: v.PROVIDER_APNS_CONNECTIONS,
     apnsConcurrency: v.PROVIDER_APNS_CONCURRENCY,
     webPushConcurrency: v.PROVIDER_WEBPUSH_CONCURRENCY,
+    webPushEncryptionThreads: v.PROVIDER_WEBPUSH_ENCRYPTION_THREADS,
     maxAttempts: v.PROVIDER_MAX_ATTEMPTS,
     retryBaseMs: v.PROVIDER_RETRY_BASE_MS,
     retryMaxMs: v.PROVIDER_RETRY_MAX_MS,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '@push/service-kit';
 import { DEFAULT_PROVIDER_SETTINGS, providerSettingsFrom } from './provider-settings';
 
@@ -16,5 +17,16 @@ describe('provider settings', () => {
     expect(() => providerSettingsFrom({ PROVIDER_MAX_ATTEMPTS: 'many' })).toThrow(
       /PROVIDER_MAX_ATTEMPTS: expected an integer 1-20/,
     );
+  });
+
+  it('PROVIDER_WEBPUSH_ENCRYPTION_THREADS: 0-16, default a core less than the machine has (at least one)', () => {
+    const cores = availableParallelism();
+    expect(DEFAULT_PROVIDER_SETTINGS.webPushEncryptionThreads).toBe(Math.min(16, Math.max(1, cores - 1)));
+    expect(providerSettingsFrom({ PROVIDER_WEBPUSH_ENCRYPTION_THREADS: '0' }).webPushEncryptionThreads).toBe(0);
+    expect(providerSettingsFrom({ PROVIDER_WEBPUSH_ENCRYPTION_THREADS: '16' }).webPushEncryptionThreads).toBe(16);
+    for (const bad of ['17', '-1', 'two', '1.5'])
+      expect(() => providerSettingsFrom({ PROVIDER_WEBPUSH_ENCRYPTION_THREADS: bad })).toThrow(
+        /PROVIDER_WEBPUSH_ENCRYPTION_THREADS: expected an integer 0-16/,
+      );
   });
 });

@@ -8,6 +8,7 @@ import { FcmSender } from './fcm-sender';
 import { ProviderMetrics } from './provider-metrics';
 import { ProviderSettings } from './provider-settings';
 import type { PushProvider, PushTarget, SendResult } from './push-provider';
+import { WebPushEncryption, webPushEncryption } from './web-push-encryption';
 import { WebPushSender } from './web-push-sender';
 
 export interface RoutingPushProviderOptions {
@@ -18,6 +19,8 @@ export interface RoutingPushProviderOptions {
   ca?: string;
   /** The FCM credential of an app (tests); default its service account file or Google's application default. */
   fcmCredential?: (app: AppConfig) => Credential | undefined;
+  /** The Web Push encryption (tests: a pool whose worker crashes); default from `webPushEncryptionThreads`. */
+  webPushEncryption?: () => WebPushEncryption;
   now?: () => number;
 }
 
@@ -43,6 +46,8 @@ export class RoutingPushProvider implements PushProvider {
   private readonly lanes = new Map<string, AppLane<unknown>>();
   private readonly broken = new Map<string, { reason: string; until: number }>();
   private closed = false;
+  /** The process's Web Push encryption, shared by its web apps; made with the first web lane (none without one). */
+  private encryption: WebPushEncryption | null = null;
   private readonly now: () => number;
 
   constructor(private readonly options: RoutingPushProviderOptions) {
@@ -127,6 +132,7 @@ export class RoutingPushProvider implements PushProvider {
           concurrency: settings.webPushConcurrency,
           requestTimeoutMs: settings.requestTimeoutMs,
           vapidValidityS: settings.vapidValidityS,
+          encryption: this.webPushEncryption(),
           ca,
           now: this.now,
         }) as PlatformSender<unknown>;
@@ -135,6 +141,13 @@ export class RoutingPushProvider implements PushProvider {
         throw new Error(`unknown platform ${String(never)}`);
       }
     }
+  }
+
+  private webPushEncryption(): WebPushEncryption {
+    this.encryption ??=
+      this.options.webPushEncryption?.() ??
+      webPushEncryption(this.options.settings.webPushEncryptionThreads, this.options.logger);
+    return this.encryption;
   }
 
   private laneSettings(app: AppConfig) {
@@ -159,9 +172,12 @@ export class RoutingPushProvider implements PushProvider {
     return this.lanes.get(keyOf(app))?.pausedBy() ?? this.broken.get(keyOf(app))?.reason ?? null;
   }
 
+  /** Closes the lanes, then the Web Push encryption: the pushes still waiting for it reject (ProviderClosedError). */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.lanes.values()].map((lane) => lane.close()));
     this.lanes.clear();
+    await this.encryption?.close();
+    this.encryption = null;
   }
 }

@@ -1,5 +1,6 @@
-import { Agent } from 'node:https';
-import webpush, { PushSubscription, WebPushError } from 'web-push';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
+import webpush, { PushSubscription } from 'web-push';
 import type { PushMessage } from '@push/contracts';
 import { NETWORK_ERROR } from '@push/providers';
 import type { AppConfig, WebPushSettings } from '@push/service-kit';
@@ -7,12 +8,15 @@ import type { PlatformSender, Unsendable } from './app-lane';
 import { Attempt, retryAfterMs } from './delivery-policy';
 import { WebPushRequest, webPushRequest } from './payload';
 import type { PushTarget } from './push-provider';
+import type { EncryptedRequest, EncryptionResult, WebPushEncryption } from './web-push-encryption';
 
 export interface WebPushSenderOptions {
   concurrency: number;
   requestTimeoutMs: number;
   /** How long a VAPID JWT is valid; it is reused until a tenth of that is left. */
   vapidValidityS: number;
+  /** Where the payloads are encrypted: the process's pool (shared by its web apps), or the main thread. */
+  encryption: WebPushEncryption;
   /** A CA to trust besides Node's (tests; a process uses NODE_EXTRA_CA_CERTS). */
   ca?: string;
   now?: () => number;
@@ -37,11 +41,45 @@ function subscriptionOf(token: string): PushSubscription | string {
   return s;
 }
 
+/** The push service's answer: status, headers and body, as web-push's `sendNotification` reads them. */
+interface PushServiceAnswer {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/**
+ * Sends an encrypted push exactly as web-push's `sendNotification` does (method, headers, body from
+ * `generateRequestDetails`; the socket's timeout destroys the request), over the sender's keep-alive agent. Rejects
+ * only when no answer came (connection error, timeout).
+ */
+function postPush(details: EncryptedRequest, agent: Agent, timeoutMs: number): Promise<PushServiceAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      new URL(details.endpoint),
+      { method: details.method, headers: details.headers, agent, timeout: timeoutMs },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ statusCode: response.statusCode ?? 0, headers: response.headers, body }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('Socket timeout')));
+    request.on('error', reject);
+    if (details.body) request.write(details.body);
+    request.end();
+  });
+}
+
 /**
  * Web Push (RFC 8030/8291/8292) through `web-push`, over a keep-alive https.Agent of `concurrency` sockets per
- * origin. The VAPID JWT is what costs (an ECDSA signature; more than the payload's encryption): it is signed once
- * per push-service origin and reused until shortly before it expires, passed to web-push as the Authorization header.
- * A silent push does not exist on the web (D3): every target fails PAYLOAD.
+ * origin. The payload's encryption — most of the CPU a push costs — runs in the process's encryption pool (worker
+ * threads running web-push's `generateRequestDetails`; `web-push-encryption.ts`); this thread signs the VAPID JWT, once
+ * per push-service origin and reused until shortly before it expires (passed to web-push as the Authorization header),
+ * and makes the request itself as web-push would. A silent push does not exist on the web (D3): every target fails
+ * PAYLOAD.
  */
 export class WebPushSender implements PlatformSender<WebPushRequest> {
   readonly provider = 'WEB_PUSH' as const;
@@ -72,28 +110,48 @@ export class WebPushSender implements PlatformSender<WebPushRequest> {
     if (typeof subscription === 'string')
       return { ok: false, reason: 'INVALID_SUBSCRIPTION', message: subscription, unusableToken: true };
     const { origin } = new URL(subscription.endpoint);
+    let encrypted: EncryptionResult;
     try {
-      const result = await webpush.sendNotification(subscription, request.payload, {
-        headers: { Authorization: this.authorization(origin) },
-        vapidDetails: null as never,
-        TTL: request.ttl,
-        urgency: request.urgency,
-        ...(request.topic !== null ? { topic: request.topic } : {}),
-        agent: this.agent,
-        timeout: this.options.requestTimeoutMs,
+      encrypted = await this.options.encryption.encrypt({
+        subscription,
+        payload: request.payload,
+        options: {
+          headers: { Authorization: this.authorization(origin) },
+          vapidDetails: null as never,
+          TTL: request.ttl,
+          urgency: request.urgency,
+          ...(request.topic !== null ? { topic: request.topic } : {}),
+        },
       });
-      const location = result.headers?.location;
-      return { ok: true, messageId: typeof location === 'string' ? location : null };
     } catch (error) {
-      if (error instanceof WebPushError)
-        return {
-          ok: false,
-          reason: String(error.statusCode),
-          message: error.body || null,
-          retryAfterMs: retryAfterMs(error.headers?.['retry-after']),
-        };
+      // The encryption failed without a verdict on the token (a worker thread died, or the pool is closing): retried
+      // by the lane like a connection error.
+      return { ok: false, reason: NETWORK_ERROR, message: `web push encryption failed: ${(error as Error).message}` };
+    }
+    // The options are payload.ts's (valid TTL, urgency, topic), so what web-push refuses is the subscription's keys
+    // (a p256dh that is not a P-256 point, an auth secret too short): the token's fault, never sendable as it is.
+    if ('error' in encrypted)
+      return {
+        ok: false,
+        reason: 'INVALID_SUBSCRIPTION',
+        message: `the subscription's keys cannot be used: ${encrypted.error}`,
+        unusableToken: true,
+      };
+    let answer: PushServiceAnswer;
+    try {
+      answer = await postPush(encrypted.details, this.agent, this.options.requestTimeoutMs);
+    } catch (error) {
       return { ok: false, reason: NETWORK_ERROR, message: (error as Error).message };
     }
+    if (answer.statusCode < 200 || answer.statusCode > 299)
+      return {
+        ok: false,
+        reason: String(answer.statusCode),
+        message: answer.body || null,
+        retryAfterMs: retryAfterMs(answer.headers['retry-after']),
+      };
+    const location = answer.headers.location;
+    return { ok: true, messageId: typeof location === 'string' ? location : null };
   }
 
   /** The VAPID Authorization header for `origin`, signed again only when a tenth of its validity is left. */

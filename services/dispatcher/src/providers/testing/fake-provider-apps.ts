@@ -9,7 +9,7 @@ import { AppConfig, AppsFile } from '@push/service-kit';
 import { ProviderMetrics } from '../provider-metrics';
 import { DEFAULT_PROVIDER_SETTINGS, ProviderSettings } from '../provider-settings';
 import type { PushTarget } from '../push-provider';
-import { RoutingPushProvider } from '../routing-push-provider';
+import { RoutingPushProvider, RoutingPushProviderOptions } from '../routing-push-provider';
 
 /**
  * The adapters' specs and the benchmark: the three fakes, an apps file whose apps send to them (a .p8 key, a service
@@ -112,6 +112,7 @@ export function providerUnderTest(
   fakes: FakeProviders,
   settings: Partial<ProviderSettings> = {},
   now?: () => number,
+  options: Pick<RoutingPushProviderOptions, 'webPushEncryption'> = {},
 ): { provider: RoutingPushProvider; registry: Registry; warnings: LoggedWarning[] } {
   const registry = new Registry();
   const warnings: LoggedWarning[] = [];
@@ -121,6 +122,7 @@ export function providerUnderTest(
     logger: { warn: (details, message) => warnings.push({ details, message }) },
     ca: fakes.certificates.ca,
     now,
+    ...options,
   });
   return { provider, registry, warnings };
 }
