@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import type { KafkaMessage } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { EventOf, TopicName, decodeEvent } from '@push/contracts';
-import { EventProducer, KeyedEvent } from '@push/event-bus';
+import { EventProducer, KeyedEvent, createKafka } from '@push/event-bus';
 import type { ServiceDefinition } from '@push/service-kit';
 import {
   createTestTopics,
@@ -34,6 +34,8 @@ export interface ServiceUnderTestOptions {
 interface Running {
   app: INestApplication;
   dataSource: DataSource;
+  /** Each projection's consumer group and the topics it consumes (of those created for the test). */
+  projections: Map<string, TopicName[]>;
 }
 
 /**
@@ -49,6 +51,8 @@ export class ServiceUnderTest {
   readonly logs = new LogCapture();
   private running?: Running;
   private producer?: EventProducer;
+  /** Reads the topics' ends for `waitUntilApplied`; connected on first use. */
+  private admin?: Promise<Admin>;
   /** The messages this harness wrote to each topic: what `waitUntilApplied` waits for. */
   private readonly written = new Map<TopicName, number>();
 
@@ -88,7 +92,12 @@ export class ServiceUnderTest {
     try {
       await this.options.seed?.(dataSource);
       const app = await createServiceApp(this.definition, config, dataSource, this.logs);
-      this.running = { app, dataSource };
+      const { projectionTopicsOf } = await import('./projection-topics');
+      const created = new Set<TopicName>(this.options.topics);
+      const projections = new Map(
+        [...projectionTopicsOf(app)].map(([group, topics]) => [group, topics.filter((t) => created.has(t))]),
+      );
+      this.running = { app, dataSource, projections };
       await app.init();
     } catch (error) {
       if (!this.running && dataSource.isInitialized) await dataSource.destroy();
@@ -99,11 +108,13 @@ export class ServiceUnderTest {
 
   /** Stops what `start` started, also after a failed start, and drops the database and the topics. */
   async stop(): Promise<void> {
-    const { producer, running } = this;
+    const { producer, running, admin } = this;
     this.producer = undefined;
     this.running = undefined;
+    this.admin = undefined;
     try {
       await producer?.disconnect();
+      await (await admin?.catch(() => undefined))?.disconnect();
       await running?.app.close();
     } finally {
       if (running?.dataSource.isInitialized) await running.dataSource.destroy();
@@ -130,13 +141,21 @@ export class ServiceUnderTest {
   }
 
   /**
-   * Waits until the projection `groupId` has applied (or dead-lettered) every message this harness wrote — its stored
-   * offsets, summed per topic, reach what was written there (only for topics that group consumes) — and the outputs of
-   * what it applied are published: the outbox, drained after each commit, is empty. (Before, a spec reading the
-   * service's output topic right after could find it still empty: a flake seen in CI under load.)
+   * Waits until the service has applied what the test gave it and what it published itself:
+   * 1. the projection `groupId` has applied (or dead-lettered) every message this harness wrote to its topics — its
+   *    stored offsets, summed per topic, reach what was written there (a group the service does not declare, whose
+   *    offsets a test writes itself, is checked against every topic written);
+   * 2. the outbox is empty: the outputs of what was applied are published (before, a spec reading the service's output
+   *    topic right after could find it still empty: a flake seen in CI under load);
+   * 3. every projection of the service has applied each of its topics to the end it has then — a projection of the
+   *    service's own output topic (token-registry's changelog, subscription-state's history) has read back those
+   *    outputs, and what the service wrote to its own input (`/users/track`) is applied too;
+   * 4. the outbox is empty again (dead letters of step 3).
    */
   async waitUntilApplied(groupId: string, timeoutMs = 30_000): Promise<void> {
-    const wanted = [...this.written];
+    const deadline = Date.now() + timeoutMs;
+    const consumed = this.started().projections.get(groupId);
+    const wanted = [...this.written].filter(([topic]) => !consumed || consumed.includes(topic));
     await eventually(
       async () => {
         const rows: { topic: string; next: number }[] = await this.dataSource.query(
@@ -144,13 +163,59 @@ export class ServiceUnderTest {
           [groupId],
         );
         const applied = new Map(rows.map((r) => [r.topic, r.next]));
-        if (!wanted.every(([topic, count]) => (applied.get(topic) ?? 0) >= count)) return false;
-        const [{ pending }] = await this.dataSource.query('select count(*)::int as pending from event_outbox');
-        return pending === 0;
+        return wanted.every(([topic, count]) => (applied.get(topic) ?? 0) >= count);
       },
       timeoutMs,
       `${groupId} applying ${wanted.map(([topic, count]) => `${count} messages of ${topic}`).join(', ')}`,
     );
+    let waitingFor: string[] = [];
+    await eventually(
+      async () => {
+        if (!(await this.outboxIsEmpty())) waitingFor = ['the outbox to be published'];
+        else waitingFor = await this.projectionsBehind();
+        return waitingFor.length === 0 && (await this.outboxIsEmpty());
+      },
+      Math.max(0, deadline - Date.now()),
+      `every projection of ${this.definition.name} at the end of its topics`,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; still waiting for ${waitingFor.join(', ')}`);
+    });
+  }
+
+  private async outboxIsEmpty(): Promise<boolean> {
+    const [{ pending }] = await this.dataSource.query('select count(*)::int as pending from event_outbox');
+    return pending === 0;
+  }
+
+  /** `<group> <topic>:<partition> <n> behind` for every partition whose end a projection's stored offset is short of. */
+  private async projectionsBehind(): Promise<string[]> {
+    const rows: { group_id: string; topic: string; partition: number; next_offset: string }[] =
+      await this.dataSource.query('select group_id, topic, partition, next_offset from consumer_offsets');
+    const stored = new Map(rows.map((r) => [`${r.group_id} ${r.topic}:${r.partition}`, Number(r.next_offset)]));
+    const admin = await this.adminOf();
+    const ends = new Map<TopicName, { partition: number; high: string }[]>();
+    const behind: string[] = [];
+    for (const [group, topics] of this.started().projections)
+      for (const topic of topics) {
+        if (!ends.has(topic)) ends.set(topic, await admin.fetchTopicOffsets(this.topicPrefix + topic));
+        for (const { partition, high } of ends.get(topic) ?? []) {
+          const missing = Number(high) - (stored.get(`${group} ${topic}:${partition}`) ?? 0);
+          if (missing > 0) behind.push(`${group} ${topic}:${partition} ${missing} behind`);
+        }
+      }
+    return behind;
+  }
+
+  private adminOf(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = createKafka(`${this.definition.name}-spec-admin`, testBrokers()).admin();
+      await admin.connect();
+      return admin;
+    })().catch((error: unknown) => {
+      this.admin = undefined; // the next probe tries again
+      throw error;
+    });
+    return this.admin;
   }
 
   /** Every event on one of the service's topics so far, decoded, in each partition's order. */
