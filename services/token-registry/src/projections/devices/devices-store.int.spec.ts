@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
+import { Topics } from '@push/contracts';
 import { openDatabase } from '@push/service-kit';
 import { deliveryEvents, deviceEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import { changelogEntriesOf } from '../../domain/changelog';
 import { TokenRegistryInput } from '../../domain/token-registry';
 import { MAX_ID_BYTES, MAX_TOKEN_BYTES, inputProblem } from '../../domain/validation';
 import { tokenRegistryService } from '../../service';
+import { DevicesProjection } from './devices.projection';
 import { DevicesStore } from './devices-store';
+import { appendChangelog } from './token-changelog';
 
 jest.setTimeout(30_000);
 
@@ -23,7 +26,7 @@ async function load(runner: QueryRunner, events: TokenRegistryInput[]) {
 
 async function applyAndCommit(runner: QueryRunner, store: DevicesStore, events: TokenRegistryInput[]) {
   const published = events.flatMap((event) => store.registry.handle(event));
-  await store.save(published.flatMap(changelogEntriesOf));
+  await store.save();
   await runner.commitTransaction();
   await runner.release();
   return published;
@@ -230,10 +233,50 @@ describe('read model limits (real Postgres)', () => {
     expect(events.map(inputProblem)).toEqual([null, null, null]);
 
     const runner = dataSource.createQueryRunner();
-    await applyAndCommit(runner, await load(runner, events), events);
+    const published = await applyAndCommit(runner, await load(runner, events), events);
+    // The changelog projection's rows, from the records the batch published.
+    await dataSource.transaction((tx) => appendChangelog(tx, published.flatMap(changelogEntriesOf)));
 
     expect(await dataSource.query('select token_status from devices')).toEqual([{ token_status: 'invalidated' }]);
     expect(await dataSource.query('select count(*)::int as n from token_tombstones')).toEqual([{ n: 1 }]);
     expect(await dataSource.query('select count(*)::int as n from token_changelog')).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('the devices projection and the changelog (real Postgres)', () => {
+  const url = uniqueDatabaseUrl('token_registry_batch');
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    dataSource = await openDatabase({ url, migrations: tokenRegistryService.migrations });
+  });
+
+  afterAll(async () => {
+    await dataSource.destroy();
+    await dropDatabase(url);
+  });
+
+  it('T3: a batch publishes the moves but writes no changelog row: the changelog is projected from the output topic', async () => {
+    const phone = deviceOf('batch-phone');
+    const events = [
+      deviceEvents.tokenRegistered(phone, 1_000, 'batch-token', { user_id: 'ann' }),
+      deviceEvents.changeUser(phone, 2_000, 'bob'),
+    ];
+    const consumed = events.map((event, offset) => ({
+      topic: Topics.DeviceEvents,
+      partition: 0,
+      offset: String(offset),
+      key: null,
+      timestamp: 0,
+      event,
+    }));
+
+    const outputs = await dataSource.transaction((tx) => new DevicesProjection().apply(consumed, { tx }));
+
+    expect(outputs.flatMap((o) => changelogEntriesOf(o.event)).map((e) => [e.fromUserId, e.toUserId])).toEqual([
+      [null, 'ann'],
+      ['ann', 'bob'],
+    ]);
+    expect(await dataSource.query('select count(*)::int as n from token_changelog')).toEqual([{ n: 0 }]);
   });
 });

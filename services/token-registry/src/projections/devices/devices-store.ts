@@ -1,8 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import type { ChangelogEntry } from '../../domain/changelog';
 import { TokenRegistry, TokenRegistryInput, deviceKey } from '../../domain/token-registry';
 import { deviceRefOf, lockDevices, stateOf, upsertDevices } from './devices-table';
-import { appendChangelog } from './token-changelog';
 import { TokenHolders, TokenMove, tokensNamedBy } from './token-holders';
 import { loadRegistrations, saveRegistrations } from './token-registrations';
 import { loadTombstones, saveTombstones } from './token-tombstones';
@@ -50,7 +48,11 @@ export class DevicesStore {
     return new DevicesStore(tx, registry, holders, storedTokens);
   }
 
-  async save(changelog: readonly ChangelogEntry[]): Promise<void> {
+  /**
+   * Writes the rows the batch changed. Not the token changelog: that is the history of what was published, projected
+   * from the output topic by `TokenChangelogProjection` (README, "Read model").
+   */
+  async save(): Promise<void> {
     const { tx, registry } = this;
     const changed = [...registry.changed.devices.values()].map((ref) => ({ ref, state: registry.device(ref) }));
     const moves: TokenMove[] = [];
@@ -62,6 +64,5 @@ export class DevicesStore {
     await upsertDevices(tx, changed);
     await saveTombstones(tx, [...registry.changed.tombstones.values()]);
     await saveRegistrations(tx, [...registry.changed.registrations.values()]);
-    await appendChangelog(tx, changelog);
   }
 }

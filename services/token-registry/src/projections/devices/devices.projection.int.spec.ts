@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { MessageKeys, SdkDeviceEvent, Topics, decodeEvent, dlqTopicOf, encodeEvent } from '@push/contracts';
-import { deliveryEvents, deviceEvents, serviceUnderTest } from '@push/testing';
+import { deliveryEvents, deviceEvents, deviceTokenEvents, serviceUnderTest } from '@push/testing';
+import { changelogEntriesOf } from '../../domain/changelog';
 import { tokenRegistryService } from '../../service';
+import { TOKEN_CHANGELOG_GROUP } from './token-changelog.projection';
 
 jest.setTimeout(60_000);
 
@@ -249,5 +251,67 @@ describe('token-registry devices projection (real Kafka and Postgres)', () => {
       token: '*'.repeat(11) + '456789',
       token_status: 'active',
     });
+  });
+
+  it('T3: the changelog is what token-registry published, read back from its output topic; a record published again adds nothing', async () => {
+    const phone = deviceOf('changelog-phone');
+    await publish(
+      deviceEvents.tokenRegistered(phone, 1000, 'apns-changelog-0123456789', { user_id: 'ivy' }),
+      deviceEvents.changeUser(phone, 2000, 'jon', 'ivy'),
+    );
+    await applied();
+    const records = (await published()).filter((e) => e.data.device_id === 'changelog-phone');
+    const rows = () =>
+      query(
+        `select event_id, from_user_id, to_user_id, at from token_changelog where device_id = 'changelog-phone' order by id`,
+      );
+    const expected = records.flatMap(changelogEntriesOf).map((e) => ({
+      event_id: e.entryId,
+      from_user_id: e.fromUserId,
+      to_user_id: e.toUserId,
+      at: new Date(e.at),
+    }));
+    expect(expected).toMatchObject([
+      { from_user_id: null, to_user_id: 'ivy' },
+      { from_user_id: 'ivy', to_user_id: 'jon' },
+    ]);
+    expect(await rows()).toEqual(expected);
+
+    // A crash between Kafka's acknowledgement and the outbox's delete publishes the records again: same ids.
+    await service.publish(
+      Topics.DeviceTokens,
+      records.map((event) => ({ key: keyOf(event), event })),
+    );
+    await applied();
+    expect(await rows()).toEqual(expected);
+  });
+
+  it('T3: a record on the output topic is in the changelog whatever the devices projection computed (the topic is the record)', async () => {
+    // A move no input of this test caused: only a changelog projected from the topic has it.
+    const tv = deviceOf('changelog-tv');
+    const assigned = deviceTokenEvents.tokenAssigned(tv, 5000, 'apns-tv-0123456789', { user_id: 'kai' });
+    await service.publish(Topics.DeviceTokens, [{ key: keyOf(assigned), event: assigned }]);
+    await applied();
+
+    expect(
+      await query(`select from_user_id, to_user_id from token_changelog where device_id = 'changelog-tv'`),
+    ).toEqual([{ from_user_id: null, to_user_id: 'kai' }]);
+    expect((await service.http().get('/users/kai/token-changelog').set(auth)).body.entries).toMatchObject([
+      { device_id: 'changelog-tv', from_user_id: null, to_user_id: 'kai' },
+    ]);
+    expect((await service.http().get('/devices/ios-app/changelog-tv').set(auth)).status).toBe(404);
+  });
+
+  it('/health lists both projections, the changelog one consuming the output topic', async () => {
+    const health = await service.http().get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.info).toMatchObject({
+      'kafka:token-registry.devices': { status: 'up', state: 'consuming' },
+      [`kafka:${TOKEN_CHANGELOG_GROUP}`]: { status: 'up', state: 'consuming' },
+    });
+    const stored: { topic: string }[] = await query(
+      `select distinct topic from consumer_offsets where group_id = '${TOKEN_CHANGELOG_GROUP}'`,
+    );
+    expect(stored).toEqual([{ topic: Topics.DeviceTokens }]);
   });
 });

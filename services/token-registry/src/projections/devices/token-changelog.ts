@@ -25,9 +25,13 @@ const CHANGELOG = new BulkRows<ChangelogRecord>({
   event_id: 'text',
 });
 
+// One insert from `unnest`: rows get their bigserial ids in the arrays' order, the order of the output topic's partition.
 const APPEND = `${CHANGELOG.insert('token_changelog', CHANGELOG.unnest())} on conflict (event_id) do nothing`;
 
-/** Appends the batch's changelog entries (those already there, from an earlier run of the same events, are kept). */
+/**
+ * Appends the changelog entries of a batch of published records, in their order (those already there — a record
+ * consumed again, or published twice after a crash — are kept).
+ */
 export async function appendChangelog(tx: EntityManager, entries: readonly ChangelogEntry[]): Promise<void> {
   if (!entries.length) return;
   const records = entries.map((e) => ({
