@@ -1,5 +1,5 @@
 import { MessageKeys, Topics } from '@push/contracts';
-import { deviceTokenEvents, eventually, serviceUnderTest } from '@push/testing';
+import { deviceTokenEvents, serviceUnderTest } from '@push/testing';
 import { SUBSCRIPTIONS_GROUP } from '../projections/subscriptions/subscriptions.projection';
 import { subscriptionStateService } from '../service';
 
@@ -26,22 +26,11 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
       .get(`/users/${encodeURIComponent(userId)}/subscription`)
       .set(headers);
   const userEventsWritten = async () => (await service.published(Topics.UserEvents)).length;
-  /** Every message on the projection's topics applied, including those the service itself wrote (/users/track). */
-  const appliedAll = async () => {
-    const written =
-      (await service.published(Topics.UserEvents)).length + (await service.published(Topics.DeviceTokens)).length;
-    await eventually(
-      async () => {
-        const [{ next }] = await service.dataSource.query(
-          'select coalesce(sum(next_offset), 0)::int as next from consumer_offsets where group_id = $1',
-          [SUBSCRIPTIONS_GROUP],
-        );
-        return next >= written;
-      },
-      20_000,
-      'every event applied',
-    );
-  };
+  /**
+   * Every message on the projections' topics applied, those the service itself wrote (/users/track) and the history
+   * read back from its output included: waitUntilApplied waits for every projection to reach its topics' ends.
+   */
+  const appliedAll = () => service.waitUntilApplied(SUBSCRIPTIONS_GROUP);
 
   it('S1/S2: /users/track publishes each push_subscribe (source REST) and answers 201 once Kafka acknowledged', async () => {
     const response = await track({
@@ -63,7 +52,7 @@ describe('subscription-state HTTP API (real Kafka and Postgres)', () => {
       ['acme', 'ben', 'OPTED_IN', 'REST'],
     ]);
 
-    await appliedAll(); // (the service wrote them: waitUntilApplied counts only what the harness wrote)
+    await appliedAll();
     const ada = await subscription('ada');
     expect(ada.status).toBe(200);
     expect(ada.body).toEqual({

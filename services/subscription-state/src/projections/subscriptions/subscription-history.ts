@@ -25,10 +25,14 @@ const HISTORY = new BulkRows<HistoryRecord>({
   event_id: 'text',
 });
 
-// One insert from `unnest`: rows get their bigserial ids in the arrays' order, so the history reads in applied order.
+// One insert from `unnest`: rows get their bigserial ids in the arrays' order, the order of the output topic's partition
+// (a user's records are on one), so a user's history reads in the order it was published.
 const APPEND = `${HISTORY.insert('subscription_history', HISTORY.unnest())} on conflict (event_id) do nothing`;
 
-/** Appends the published changes, in order (those already there, from an earlier run of the same events, are kept). */
+/**
+ * Appends published changes, in their order (those already there — a record consumed again, or published twice after a
+ * crash — are kept).
+ */
 export async function appendHistory(tx: EntityManager, published: readonly UserSubscriptionEvent[]): Promise<void> {
   if (!published.length) return;
   const records = published.map(({ data }) => ({

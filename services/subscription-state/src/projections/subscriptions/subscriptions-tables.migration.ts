@@ -6,8 +6,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   (S1–S3), `opted_in_at` (Braze push_opted_in_at), the latest explicit change (state, epoch ms, the event ids applied
  *   at that millisecond), the latest automatic opt-in and the earliest ones after the latest explicit change (epoch ms). `state` is null only in a row a batch has just
  *   claimed for a user not seen before (it fills it in before committing). Updated in place (fillfactor 70).
- * - `subscription_history`: every published change (S5) in the order it was applied, unique by the published
- *   record's `event_id`, so that applying the same events again adds nothing.
+ * - `subscription_history`: every published change (S5), unique by the published record's `event_id`, so that
+ *   applying the same records again adds nothing (since 2026-12, projected from the output topic, in its order).
  */
 export class SubscriptionsBaseline1796083200002 implements MigrationInterface {
   name = 'SubscriptionsBaseline1796083200002';

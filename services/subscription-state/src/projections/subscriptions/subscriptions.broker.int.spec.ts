@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DeviceTokenEvent, MessageKeys, SdkUserEvent, Topics, dlqTopicOf } from '@push/contracts';
-import { deviceTokenEvents, serviceUnderTest, userEvents } from '@push/testing';
+import { deviceTokenEvents, serviceUnderTest, subscriptionEvents, userEvents } from '@push/testing';
 import { subscriptionStateService } from '../../service';
+import { SUBSCRIPTION_HISTORY_GROUP } from './subscription-history.projection';
 import { SUBSCRIPTIONS_GROUP } from './subscriptions.projection';
 
 jest.setTimeout(60_000);
@@ -187,5 +188,66 @@ describe('subscription-state projection (real Kafka and Postgres)', () => {
     const header = (name: string) => String(dead.headers?.[name]);
     expect([header('dlq-error-code'), header('dlq-error')]).toEqual(['CONTRACT_VIOLATION', 'user_id is empty']);
     expect(await stateOf('sam')).toBe('OPTED_IN');
+  });
+
+  const historyOf = (userId: string) =>
+    service.dataSource.query(
+      `select event_id, from_state, to_state, source, cause_event_id from subscription_history
+       where workspace_id = $1 and user_id = $2 order by id`,
+      [WS, userId],
+    );
+
+  it('S5: the history is what subscription-state published, read back from its output topic; a record published again adds nothing', async () => {
+    await publishDevice(deviceTokenEvents.userFirstSeen(device('history-phone'), 1000, 'tess'));
+    await publishUser(userEvents.pushSubscriptionSet(user('tess'), 2000, 'UNSUBSCRIBED', 'REST'));
+    const records = (await service.published(Topics.UserSubscriptions)).filter((e) => e.data.user_id === 'tess');
+    const expected = records.map(({ data }) => ({
+      event_id: data.event_id,
+      from_state: data.previous_state,
+      to_state: data.state,
+      source: data.source,
+      cause_event_id: data.cause_event_id,
+    }));
+    expect(expected.map((r) => [r.from_state, r.to_state, r.source])).toEqual([
+      [null, 'SUBSCRIBED', 'FIRST_SEEN'],
+      ['SUBSCRIBED', 'UNSUBSCRIBED', 'REST'],
+    ]);
+    expect(await historyOf('tess')).toEqual(expected);
+    const api = await service.http().get('/users/tess/subscription').set({ Authorization: 'Bearer key-acme' });
+    expect(api.body.history.map((h: { source: string }) => h.source)).toEqual(['first_seen', 'rest']);
+
+    // A crash between Kafka's acknowledgement and the outbox's delete publishes the records again: same ids.
+    await service.publish(
+      Topics.UserSubscriptions,
+      records.map((event) => ({ key: MessageKeys.user(WS, 'tess'), event })),
+    );
+    await service.waitUntilApplied(SUBSCRIPTION_HISTORY_GROUP);
+    expect(await historyOf('tess')).toEqual(expected);
+  });
+
+  it('S5: a record on the output topic is in the history whatever the subscriptions projection computed (the topic is the record)', async () => {
+    // A change no input of this test caused: only a history projected from the topic has it.
+    const record = subscriptionEvents.stateChanged(user('uma'), 3000, 'OPTED_IN', 'SUBSCRIBED');
+    await service.publish(Topics.UserSubscriptions, [{ key: MessageKeys.user(WS, 'uma'), event: record }]);
+    await service.waitUntilApplied(SUBSCRIPTION_HISTORY_GROUP);
+
+    expect(await historyOf('uma')).toMatchObject([
+      { event_id: record.data.event_id, from_state: 'SUBSCRIBED', to_state: 'OPTED_IN' },
+    ]);
+    expect(await stateOf('uma')).toBeUndefined();
+  });
+
+  it('/health lists both projections, the history one consuming the output topic', async () => {
+    const health = await service.http().get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.info).toMatchObject({
+      [`kafka:${SUBSCRIPTIONS_GROUP}`]: { status: 'up', state: 'consuming' },
+      [`kafka:${SUBSCRIPTION_HISTORY_GROUP}`]: { status: 'up', state: 'consuming' },
+    });
+    expect(
+      await service.dataSource.query('select distinct topic from consumer_offsets where group_id = $1', [
+        SUBSCRIPTION_HISTORY_GROUP,
+      ]),
+    ).toEqual([{ topic: Topics.UserSubscriptions }]);
   });
 });

@@ -44,16 +44,13 @@ const consumed = (events: SubscriptionInput[]): ConsumedEvent<Consumed>[] =>
     event,
   })) as ConsumedEvent<Consumed>[];
 
-/** The read model's rows, in a stable order, for comparing two runs. */
+/** The rows the subscriptions projection writes, in a stable order, for comparing two runs. */
 async function readModel(dataSource: DataSource) {
-  return {
-    users: await dataSource.query('select * from user_subscriptions order by workspace_id, user_id'),
-    history: await dataSource.query(
-      `select workspace_id, user_id, from_state, to_state, source, at, cause_event_id, event_id
-       from subscription_history order by id`,
-    ),
-  };
+  return { users: await dataSource.query('select * from user_subscriptions order by workspace_id, user_id') };
 }
+
+const historyRows = async (dataSource: DataSource) =>
+  (await dataSource.query('select count(*)::int as n from subscription_history'))[0].n as number;
 
 /** The projection as the runner calls it: one batch in one transaction. */
 async function applyBatch(dataSource: DataSource, events: SubscriptionInput[]) {
@@ -96,8 +93,11 @@ describe('subscriptions projection (real Postgres)', () => {
     [deviceTokenEvents.pushCapabilityChanged(iphone, 4000, { user_id: 'kim', previous_permission: 'DENIED' })],
   ];
 
-  it('S1–S5: batches write the users, their history and the published changes', async () => {
-    const outputs = [];
+  /** What the first application of the batches published. */
+  const published: OutgoingEvent<typeof Topics.UserSubscriptions>[] = [];
+
+  it('S1–S5: batches write the users and the published changes, not the history (projected from the output topic)', async () => {
+    const outputs = published;
     for (const batch of batches) outputs.push(...(await applyBatch(live, batch)));
 
     expect(outputs.map((o) => [o.key, o.event.data.previous_state, o.event.data.state, o.event.data.source])).toEqual([
@@ -108,7 +108,7 @@ describe('subscriptions projection (real Postgres)', () => {
       ['acme:zoe', null, 'OPTED_IN', 'DASHBOARD'],
     ]);
     expect(outputs.every((o) => o.topic === Topics.UserSubscriptions)).toBe(true);
-    const { users, history } = await readModel(live);
+    const { users } = await readModel(live);
     expect(users.map((u: { user_id: string; state: string }) => [u.user_id, u.state])).toEqual([
       ['ann', 'SUBSCRIBED'],
       ['kim', 'UNSUBSCRIBED'],
@@ -122,9 +122,9 @@ describe('subscriptions projection (real Postgres)', () => {
       auto_opt_in_times_ms: ['4000'],
     });
     expect(users[2]).toMatchObject({ opted_in_at_ms: '3100' });
-    expect(history.map((h: { event_id: string }) => h.event_id)).toEqual(
-      recordsOf(outputs).map((e) => e.data.event_id),
-    );
+    // S5's history is the published records read back (subscription-history.projection.ts): written here as well, a
+    // replay's other interleaving would add records the topic does not have.
+    expect(await historyRows(live)).toBe(0);
   });
 
   it('S5: replaying the same batches again (a redelivery) changes no row and publishes nothing', async () => {
@@ -144,7 +144,7 @@ describe('subscriptions projection (real Postgres)', () => {
 
     expect(await readModel(rebuilt)).toEqual(first);
     expect(recordsOf(republished).map((e) => e.data.event_id)).toEqual(
-      first.history.map((h: { event_id: string }) => h.event_id),
+      recordsOf(published).map((e) => e.data.event_id),
     );
   });
 

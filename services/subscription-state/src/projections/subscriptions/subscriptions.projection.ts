@@ -10,7 +10,6 @@ import {
 import type { AppOptInPolicy } from '../../domain/facts';
 import { SubscriptionStates, UserRef } from '../../domain/subscription-states';
 import { inputProblem } from '../../domain/validation';
-import { appendHistory } from './subscription-history';
 import { lockUsers, saveUsers } from './user-subscriptions-table';
 
 type Consumed = typeof Topics.UserEvents | typeof Topics.DeviceTokens;
@@ -18,9 +17,10 @@ type Consumed = typeof Topics.UserEvents | typeof Topics.DeviceTokens;
 export const SUBSCRIPTIONS_GROUP = 'subscription-state.subscriptions';
 
 /**
- * subscription-state's one projection: explicit preferences (`sdk.user-events.v1`) and token-registry's device
- * records in, the users' subscriptions and their history out, and every change published on
- * `subscription-state.user-subscriptions.v1` (through the outbox, in the transaction that stores the offsets).
+ * subscription-state's rules: explicit preferences (`sdk.user-events.v1`) and token-registry's device records in, the
+ * users' subscriptions out, and every change published on `subscription-state.user-subscriptions.v1` (through the
+ * outbox, in the transaction that stores the offsets). The history of those changes is not written here: it is
+ * projected from what was published (`SubscriptionHistoryProjection`).
  */
 @ProjectionController(SUBSCRIPTIONS_GROUP)
 export class SubscriptionsProjection {
@@ -51,7 +51,6 @@ export class SubscriptionsProjection {
 
     const published: UserSubscriptionEvent[] = consumed.flatMap(({ event }) => states.handle(event));
     await saveUsers(tx, states.changed.values());
-    await appendHistory(tx, published);
     return published.map((event) => ({
       topic: Topics.UserSubscriptions,
       key: MessageKeys.user(event.data.workspace_id, event.data.user_id),
