@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { ALL_EVENT_TOPICS, MessageKeys, SdkDeviceEvent, TopicName, Topics, decodeEvent } from '@push/contracts';
-import { EventProducer, OutgoingEvent } from '@push/event-bus';
+import { EventProducer, OutgoingEvent, murmur2 } from '@push/event-bus';
 import {
   createTestTopics,
   deleteTestTopics,
@@ -110,8 +110,14 @@ async function applied(d: Deployment, topic: TopicName): Promise<number> {
   return Number(rows[0].n);
 }
 
+/**
+ * Waits until the live read model applied every message of `topics`, in their order: before each topic is counted the
+ * outbox is empty, so a topic listed after the inputs — the service's own output, which its history projection reads
+ * back — is counted with everything the inputs before it published.
+ */
 async function waitApplied(d: Deployment, topics: TopicName[]): Promise<void> {
   for (const topic of topics) {
+    await eventually(async () => (await outboxSize(d)) === 0, 90_000, `${d.service} publishing its outbox`);
     const count = await messageCount(d.prefix + topic);
     await eventually(
       async () => (await applied(d, topic)) === count,
@@ -119,6 +125,20 @@ async function waitApplied(d: Deployment, topics: TopicName[]): Promise<void> {
       `${d.service} applied ${count} of ${topic}`,
     );
   }
+}
+
+async function outboxSize(d: Deployment): Promise<number> {
+  const rows = await query<{ n: number }>(d.databaseUrl, 'select count(*)::int as n from event_outbox').catch(() => [
+    { n: -1 },
+  ]);
+  return rows[0].n;
+}
+
+/** Messages of the topics the read model consumes, as verify sums them: every group's stored next offsets. */
+async function messagesOf(d: Deployment, topics: TopicName[]): Promise<number> {
+  let sum = 0;
+  for (const topic of topics) sum += await messageCount(d.prefix + topic);
+  return sum;
 }
 
 /** The event ids published on an output topic: a republished output would show as the same id twice. */
@@ -222,6 +242,55 @@ const sdk = (event: SdkDeviceEvent): OutgoingEvent => ({
   event,
 });
 
+/** The first `count` ids `<stem>-<n>` whose message key lands on `partition` of 3, as every producer places it. */
+function idsOnPartition(stem: string, count: number, partition: number, keyOf: (id: string) => string): string[] {
+  const ids: string[] = [];
+  for (let n = 0; ids.length < count; n++)
+    if ((murmur2(Buffer.from(keyOf(`${stem}-${n}`))) & 0x7fffffff) % 3 === partition) ids.push(`${stem}-${n}`);
+  return ids;
+}
+
+/** Publishes events and waits until the live service applied every message of its input topics. */
+async function publishAndApply(d: Deployment, events: OutgoingEvent[], inputs: TopicName[]): Promise<void> {
+  await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
+  await waitApplied(d, inputs);
+}
+
+/**
+ * T2 across partitions: pairs of devices, one on partition 0 and one on partition 1 of sdk.device-events.v1, each pair
+ * registering one token. The live service gets each pair's newer registration first and the older one only after that
+ * was applied — a late registration, which token-registry reports in other steps and with other event ids than in
+ * occurred_at order (its README, "Read model"). Half the pairs have their older registration on partition 0, half on
+ * partition 1: a replay applies one partition's batch before the other's, so it meets half the pairs in the other
+ * order than the live service did, and publishes (would publish) another history for them.
+ */
+function tokenMovesAcrossPartitions(): { newer: OutgoingEvent[]; older: OutgoingEvent[] } {
+  const keyOf = (id: string) => MessageKeys.device(ws, 'ios-app', id);
+  const left = idsOnPartition('t2-left', 10, 0, keyOf);
+  const right = idsOnPartition('t2-right', 10, 1, keyOf);
+  const newer: OutgoingEvent[] = [];
+  const older: OutgoingEvent[] = [];
+  for (let k = 0; k < 10; k++) {
+    const at = T0 + 3_600_000 + k * 10;
+    const register = (device_id: string, when: number) =>
+      sdk(
+        deviceEvents.tokenRegistered(
+          { workspace_id: ws, app_id: 'ios-app', device_id },
+          when,
+          `t2-token-${k}-${'z'.repeat(40)}`,
+          {
+            platform: 'IOS',
+            user_id: `${device_id}-user`,
+          },
+        ),
+      );
+    const olderOnLeft = k % 2 === 0;
+    older.push(register(olderOnLeft ? left[k] : right[k], at));
+    newer.push(register(olderOnLeft ? right[k] : left[k], at + 1000));
+  }
+  return { newer, older };
+}
+
 describe('eventlog rebuild and verify: token-registry, its real process', () => {
   let d: Deployment;
   beforeAll(async () => {
@@ -229,19 +298,29 @@ describe('eventlog rebuild and verify: token-registry, its real process', () => 
     startLive(d);
     const events: OutgoingEvent[] = [];
     for (let step = 0; step < 6; step++) for (let i = 0; i < 40; i++) events.push(sdk(deviceLife(i, step)));
-    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
-    await waitApplied(d, [Topics.DeviceEvents]);
+    await publishAndApply(d, events, [Topics.DeviceEvents]);
+    const moves = tokenMovesAcrossPartitions();
+    await publishAndApply(d, moves.newer, [Topics.DeviceEvents]);
+    // The changelog is projected from the output topic: wait for it to have read back every record too.
+    await publishAndApply(d, moves.older, [Topics.DeviceEvents, Topics.DeviceTokens]);
   });
   afterAll(() => teardown(d));
 
-  it('verify rebuilds aside and finds 0 differences table by table, then drops its scratch database', async () => {
+  it('verify rebuilds aside and finds 0 differences table by table, T2 moves across partitions included, then drops its scratch database', async () => {
     const run = await cli(d, 'verify', 'token-registry');
     expect(run.stderr).not.toContain('Error');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('verify token-registry: 240 messages applied by both read models');
-    expect(run.stdout).toMatch(/devices: \d+ live rows, \d+ rebuilt rows, no differences/);
     expect(run.stdout).toMatch(/token_changelog: [1-9]\d* live rows, [1-9]\d* rebuilt rows, no differences/);
-    expect(run.stdout).toContain('0 difference(s)');
+    expect(run.stdout).toMatch(/devices: \d+ live rows, \d+ rebuilt rows, no differences/);
+    expect(run.stdout).toContain('\n0 difference(s)');
+    expect(run.code).toBe(0);
+    // 260 SDK events and every record read back by the changelog projection.
+    const messages = await messagesOf(d, [Topics.DeviceEvents, Topics.DeviceTokens]);
+    expect(messages).toBeGreaterThan(520);
+    expect(run.stdout).toContain(`verify token-registry: ${messages} messages applied by both read models`);
+    // The late registrations are in the history: the older device got its token and lost it again.
+    expect(
+      await query(d.databaseUrl, "select count(*)::int as n from token_changelog where device_id like 't2-%'"),
+    ).toEqual([{ n: 30 }]);
     const name = decodeURIComponent(new URL(d.databaseUrl).pathname.slice(1));
     expect(
       await query(testServerUrl(), 'select 1 from pg_database where datname like $1', [`${name}_verify_%`]),
@@ -318,9 +397,10 @@ describe('eventlog rebuild and verify: token-registry, its real process', () => 
     expect(d.live?.exitCode ?? d.live?.signalCode).not.toBeNull();
     expect(published).toBeGreaterThan(0);
 
-    // Every event is applied by the service on the rebuilt read model, those published during the switch included.
-    await waitApplied(d, [Topics.DeviceEvents]);
-    expect(await applied(d, Topics.DeviceEvents)).toBe(240 + published);
+    // Every event is applied by the service on the rebuilt read model, those published during the switch included, and
+    // the changelog projection goes on reading back the output topic from where the live one had got to.
+    await waitApplied(d, [Topics.DeviceEvents, Topics.DeviceTokens]);
+    expect(await applied(d, Topics.DeviceEvents)).toBe(260 + published);
     // The hand-made change is gone: the rebuilt read model is the log's.
     expect(await query(d.databaseUrl, "select 1 from devices where user_id = 'mallory'")).toEqual([]);
     // No output twice: the replay published nothing, and the switch lost none of the live service's.
@@ -365,24 +445,68 @@ describe('eventlog rebuild and verify: subscription-state, its real process', ()
       },
     ];
   };
+  /**
+   * Users whose inputs come on two partitions: token-registry's first sighting of the user (all on one partition of
+   * token-registry.device-tokens.v1) and the user's own preference (all on one partition of sdk.user-events.v1).
+   * Whichever is applied first makes the published history — first seen, then unsubscribed; or unsubscribed at once,
+   * the sighting changing nothing. The live service gets half the users' sighting first and the other half's preference
+   * first: a replay applying one partition's batch first meets half of them in the other order.
+   */
+  const inputsAcrossPartitions = (): { first: OutgoingEvent[]; second: OutgoingEvent[] } => {
+    const users = idsOnPartition('cross', 10, 0, (id) => MessageKeys.user(ws, id));
+    const phones = idsOnPartition('cross-phone', 10, 0, (id) => MessageKeys.device(ws, 'ios-app', id));
+    const first: OutgoingEvent[] = [];
+    const second: OutgoingEvent[] = [];
+    users.forEach((user_id, k) => {
+      const at = T0 + 3_600_000 + k * 10;
+      const phone = { workspace_id: ws, app_id: 'ios-app', device_id: phones[k] };
+      const sighting: OutgoingEvent = {
+        topic: Topics.DeviceTokens,
+        key: MessageKeys.device(ws, 'ios-app', phones[k]),
+        event: deviceTokenEvents.userFirstSeen(phone, at, user_id),
+      };
+      const preference: OutgoingEvent = {
+        topic: Topics.UserEvents,
+        key: MessageKeys.user(ws, user_id),
+        event: userEvents.pushSubscriptionSet({ workspace_id: ws, user_id }, at + 500, 'UNSUBSCRIBED', 'SDK'),
+      };
+      first.push(k % 2 === 0 ? sighting : preference);
+      second.push(k % 2 === 0 ? preference : sighting);
+    });
+    return { first, second };
+  };
   beforeAll(async () => {
     d = await deployment('subscription-state');
     startLive(d);
     const events: OutgoingEvent[] = [];
     for (let step = 0; step < 4; step++) for (let u = 0; u < 30; u++) events.push(userEvent(u, step));
     for (let u = 0; u < 30; u++) events.push(...deviceRecords(u, T0 + u));
-    await d.producer.sendRaw(events.map((e) => d.producer.encode(e)));
-    await waitApplied(d, [Topics.UserEvents, Topics.DeviceTokens]);
+    const inputs = [Topics.UserEvents, Topics.DeviceTokens];
+    await publishAndApply(d, events, inputs);
+    const cross = inputsAcrossPartitions();
+    await publishAndApply(d, cross.first, inputs);
+    await publishAndApply(d, cross.second, [...inputs, Topics.UserSubscriptions]);
   });
   afterAll(() => teardown(d));
 
-  it('verify finds 0 differences', async () => {
+  it('verify finds 0 differences, a user’s inputs on several partitions included', async () => {
     const run = await cli(d, 'verify', 'subscription-state');
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('verify subscription-state: 180 messages applied by both read models');
-    expect(run.stdout).toMatch(/user_subscriptions: 60 live rows, 60 rebuilt rows, no differences/);
     expect(run.stdout).toMatch(/subscription_history: [1-9]\d* live rows, [1-9]\d* rebuilt rows, no differences/);
-    expect(run.stdout).toContain('0 difference(s)');
+    expect(run.stdout).toMatch(/user_subscriptions: 70 live rows, 70 rebuilt rows, no differences/);
+    expect(run.stdout).toContain('\n0 difference(s)');
+    expect(run.code).toBe(0);
+    // 200 consumed records and every record read back by the history projection.
+    const messages = await messagesOf(d, [Topics.UserEvents, Topics.DeviceTokens, Topics.UserSubscriptions]);
+    expect(messages).toBeGreaterThan(200);
+    expect(run.stdout).toContain(`verify subscription-state: ${messages} messages applied by both read models`);
+    // Both shapes of history are there: first seen then unsubscribed, and unsubscribed at once.
+    expect(
+      await query(
+        d.databaseUrl,
+        `select count(*)::int as n, count(*) filter (where from_state is null and to_state = 'UNSUBSCRIBED')::int as direct
+         from subscription_history where user_id like 'cross-%'`,
+      ),
+    ).toEqual([{ n: 15, direct: 5 }]);
   });
 
   it('rebuild while preferences keep arriving loses none and republishes no subscription record', async () => {
@@ -406,8 +530,8 @@ describe('eventlog rebuild and verify: subscription-state, its real process', ()
     const published = await traffic.stop();
     expect(run.code).toBe(0);
     d.startedPid = JSON.parse(run.stdout).startedPid;
-    await waitApplied(d, [Topics.UserEvents]);
-    expect(await applied(d, Topics.UserEvents)).toBe(120 + published);
+    await waitApplied(d, [Topics.UserEvents, Topics.UserSubscriptions]);
+    expect(await applied(d, Topics.UserEvents)).toBe(130 + published);
     const outputs = await publishedIds(d, Topics.UserSubscriptions);
     expect(new Set(outputs).size).toBe(outputs.length);
     expect(outputs.length).toBeGreaterThan(outputsBefore.length);
