@@ -1,4 +1,5 @@
 import { createECDH, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { decrypt } from 'http_ece';
 import {
   ENCRYPTION_BATCH,
@@ -90,6 +91,23 @@ describe('the pool', () => {
     const results = await Promise.all(Array.from({ length: 150 }, (_, i) => pool.encrypt(requestTo(b, `p${i}`))));
     expect(results.every((r) => 'details' in r)).toBe(true);
     expect(pool.batches - before).toBe(3); // 64 + 64 + 22
+  });
+
+  it('a worker that cannot start (its module missing) fails each batch — piscina would start no other thread: the next batch gets a new pool, none waits forever', async () => {
+    const warnings: string[] = [];
+    const broken = new PooledEncryption({
+      threads: 1,
+      workerFile: join(__dirname, 'testing', 'no-such-worker.js'),
+      logger: { warn: (details) => warnings.push(String(details.error)) },
+    });
+    try {
+      const b = browser();
+      for (let i = 0; i < 3; i++) await expect(broken.encrypt(requestTo(b, `p${i}`))).rejects.toThrow();
+      expect(warnings.length).toBeGreaterThan(0);
+      expect(warnings.every((w) => w.includes('no-such-worker'))).toBe(true);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('close() rejects the encryptions queued and running, and every later one; nothing hangs', async () => {

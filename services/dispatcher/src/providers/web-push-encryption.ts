@@ -66,30 +66,48 @@ interface Queued {
  * (at most `ENCRYPTION_BATCH`) go to a worker as one task, so that the cost of a task (two messages between threads,
  * the structured clone, a promise) is shared by up to 64 pushes. A task that fails — its worker died — rejects its
  * pushes (the lane retries them as a network error); piscina starts another worker, and the pool goes on.
+ *
+ * piscina does not replace a worker that fails while it starts (its module cannot be loaded, the thread cannot start),
+ * nor, after one such failure, any worker: tasks would then wait for a thread forever. So a pool left without a thread
+ * is destroyed (its waiting tasks reject, their pushes are retried) and the next batch starts a new one.
  */
 export class PooledEncryption implements WebPushEncryption {
-  private readonly pool: Piscina<EncryptionRequest[], EncryptionResult[]>;
+  private pool: Piscina<EncryptionRequest[], EncryptionResult[]> | null;
   private queued: Queued[] = [];
   private flushAt: NodeJS.Immediate | null = null;
   private closed = false;
   /** Tasks handed to the pool (tests: one per micro-batch). */
   batches = 0;
 
-  constructor(options: PooledEncryptionOptions) {
-    this.pool = new Piscina({
-      filename: options.workerFile ?? join(__dirname, 'web-push-encryption.worker.js'),
+  constructor(private readonly options: PooledEncryptionOptions) {
+    this.pool = this.startPool();
+  }
+
+  private startPool(): Piscina<EncryptionRequest[], EncryptionResult[]> {
+    const pool = new Piscina<EncryptionRequest[], EncryptionResult[]>({
+      filename: this.options.workerFile ?? join(__dirname, 'web-push-encryption.worker.js'),
       minThreads: 1,
-      maxThreads: options.threads,
-      idleTimeout: options.idleTimeoutMs ?? 30_000,
+      maxThreads: this.options.threads,
+      idleTimeout: this.options.idleTimeoutMs ?? 30_000,
       recordTiming: false,
     });
-    // piscina emits 'error' for a worker that fails without a task; unheard, the event would end the process.
-    this.pool.on('error', (error: Error) =>
-      options.logger.warn(
+    // piscina emits 'error' for a worker that fails without a task (one that cannot start); unheard, the event would
+    // end the process.
+    pool.on('error', (error: Error) => {
+      this.options.logger.warn(
         { provider: 'WEB_PUSH', error: error.message },
-        'a web push encryption thread failed; the pool replaces it',
-      ),
-    );
+        'a web push encryption thread failed; its pushes are retried',
+      );
+      this.retireIfEmpty(pool);
+    });
+    return pool;
+  }
+
+  /** Destroys `pool` when it has no thread left (piscina would start none): the next batch starts a new pool. */
+  private retireIfEmpty(pool: Piscina<EncryptionRequest[], EncryptionResult[]>): void {
+    if (pool !== this.pool || pool.threads.length > 0) return;
+    this.pool = null;
+    void pool.destroy().catch(() => undefined);
   }
 
   encrypt(request: EncryptionRequest): Promise<EncryptionResult> {
@@ -108,9 +126,13 @@ export class PooledEncryption implements WebPushEncryption {
     this.queued = [];
     if (batch.length === 0) return;
     this.batches++;
-    this.pool.run(batch.map((queued) => queued.request)).then(
+    const pool = (this.pool ??= this.startPool());
+    pool.run(batch.map((queued) => queued.request)).then(
       (results) => batch.forEach((queued, i) => queued.resolve(results[i])),
-      (error: unknown) => batch.forEach((queued) => queued.reject(error)),
+      (error: unknown) => {
+        batch.forEach((queued) => queued.reject(error));
+        this.retireIfEmpty(pool);
+      },
     );
   }
 
@@ -123,7 +145,9 @@ export class PooledEncryption implements WebPushEncryption {
     const batch = this.queued;
     this.queued = [];
     for (const queued of batch) queued.reject(new EncryptionClosedError());
-    await this.pool.destroy();
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.destroy();
   }
 }
 
