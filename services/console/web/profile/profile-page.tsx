@@ -172,12 +172,14 @@ function SubscriptionSection(props: {
       await sendJson('PUT', serviceUrl('subscription-state', `/users/${segment(userId)}/subscription`), {
         push_subscribe: wanted,
       });
-      // Accepted once Kafka has it; the profile shows it once subscription-state has applied it.
+      // Accepted once Kafka has it; the profile shows it once subscription-state has applied it, and its history once
+      // the published change is read back (the history trails the state by one consume): both, so the page never shows
+      // the new state above the old history.
       await waitFor(async () => {
         const now = await getJson<SubscriptionView>(
           serviceUrl('subscription-state', `/users/${segment(userId)}/subscription`),
         ).catch(() => null);
-        return now?.push_subscribe === wanted;
+        return now?.push_subscribe === wanted && now.history.at(-1)?.to === wanted;
       });
       await onChanged();
       setStatus({ error: false, text: `Changed to ${SUBSCRIPTION_LABEL[wanted]}.` });
