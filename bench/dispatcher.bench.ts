@@ -537,6 +537,8 @@ interface ServiceResult {
   requestToFirstPushMs: number;
   requestToCompletedMs: number;
   firstToLastPushPerS: number;
+  /** Each provider's pushes over the time from its first to its last at the fake (the service sends app by app). */
+  perProviderPerS: { apns: number; fcm: number; web_push: number };
   completed: Record<string, unknown>;
   servicePeakRssMb: number;
   fake: AllCounters;
@@ -694,12 +696,17 @@ async function serviceRun(ready: Ready, appsFile: string, tokens: Record<Platfor
     const lastAt = Math.max(...all.map((c) => c.lastAt ?? 0));
     const received = all.reduce((n, c) => n + c.received, 0);
     const servicePeakRssMb = peakRssMbOf(child.pid!);
+    const rateOf = (c: AllCounters['apns']) =>
+      c.firstAt === null || c.lastAt === null
+        ? 0
+        : Math.round(c.received / Math.max(0.001, (c.lastAt - c.firstAt) / 1000));
     return {
       facts,
       eligibilityAppliedS,
       requestToFirstPushMs: firstAt - requestedAt,
       requestToCompletedMs: done.at - requestedAt,
       firstToLastPushPerS: received / Math.max(0.001, (lastAt - firstAt) / 1000),
+      perProviderPerS: { apns: rateOf(fake.apns), fcm: rateOf(fake.fcm), web_push: rateOf(fake.webPush) },
       completed: done.data,
       servicePeakRssMb,
       fake,
@@ -836,7 +843,7 @@ async function bench(): Promise<void> {
         const result = await serviceRun(ready, appsFile, tokens);
         service = result;
         console.log(
-          `service: DispatchRequested → first push ${result.requestToFirstPushMs} ms, → DispatchCompleted ${result.requestToCompletedMs} ms; ${Math.round(result.firstToLastPushPerS)} pushes/s from the first push to the last; peak RSS ${Math.round(result.servicePeakRssMb)} MB; ${JSON.stringify(result.completed)}`,
+          `service: DispatchRequested → first push ${result.requestToFirstPushMs} ms, → DispatchCompleted ${result.requestToCompletedMs} ms; ${Math.round(result.firstToLastPushPerS)} pushes/s from the first push to the last (APNs ${result.perProviderPerS.apns}/s, FCM ${result.perProviderPerS.fcm}/s, Web Push ${result.perProviderPerS.web_push}/s, each from its first push to its last); peak RSS ${Math.round(result.servicePeakRssMb)} MB; ${JSON.stringify(result.completed)}`,
         );
       } catch (error) {
         // The adapter figures stand on their own; the service's failure is reported, not hidden.
