@@ -1,6 +1,7 @@
 import { AudienceIndex, Bitset, indexRow } from './audience-index';
 import { segmentSize, type TokenPlatform, type UserView } from './evaluate';
 import type { SegmentFilter } from './filter';
+import { randomSegmentFilter } from './random-filter';
 
 /** A small deterministic PRNG (mulberry32), so that a failure is reproducible. */
 function random(seed: number) {
@@ -34,24 +35,11 @@ function randomUsers(rnd: () => number, n: number): UserView[] {
   }));
 }
 
-function randomFilter(rnd: () => number, depth: number): SegmentFilter {
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
-  const r = rnd();
-  if (depth < 4 && r < 0.3) {
-    const parts = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomFilter(rnd, depth + 1));
-    return rnd() < 0.5 ? { and: parts } : { or: parts };
-  }
-  if (depth < 4 && r < 0.4) return { not: randomFilter(rnd, depth + 1) };
-  return pick<() => SegmentFilter>([
-    () => ({ push_enabled: rnd() < 0.5 }),
-    () => ({ push_enabled_for_app: pick([...APPS, 'app-none']) }),
-    () => ({ foreground_push_enabled: rnd() < 0.5 }),
-    () => ({ background_push_enabled: rnd() < 0.5 }),
-    () => ({ push_subscription: pick(['subscribed', 'opted_in', 'unsubscribed'] as const) }),
-    () => ({ platform: pick(['ios', 'android', 'web'] as const) }),
-    () => ({ user_ids: ['u1', 'u7', 'u100', 'nobody'].filter(() => rnd() < 0.7) }),
-  ])();
-}
+const randomFilter = (rnd: () => number): SegmentFilter =>
+  randomSegmentFilter(rnd, {
+    appIds: [...APPS, 'app-none'],
+    userIds: (r) => ['u1', 'u7', 'u100', 'nobody'].filter(() => r() < 0.7),
+  });
 
 describe('AudienceIndex (bitsets per predicate)', () => {
   it('Bitset: set, has and popcount across word boundaries', () => {
@@ -72,7 +60,7 @@ describe('AudienceIndex (bitsets per predicate)', () => {
     const users = randomUsers(rnd, 300);
     const index = new AudienceIndex(users);
     for (let i = 0; i < 500; i++) {
-      const filter = randomFilter(rnd, 1);
+      const filter = randomFilter(rnd);
       expect({ filter, size: index.size(filter) }).toEqual({ filter, size: segmentSize(filter, users) });
     }
   });
@@ -128,7 +116,7 @@ describe('AudienceIndex (bitsets per predicate)', () => {
         const rebuilt = new AudienceIndex(users);
         expect(index.users).toBe(users.length);
         for (let i = 0; i < 40; i++) {
-          const filter = randomFilter(rnd, 1);
+          const filter = randomFilter(rnd);
           const expected = segmentSize(filter, users);
           expect({ seed, round, filter, size: index.size(filter) }).toEqual({ seed, round, filter, size: expected });
           expect(rebuilt.size(filter)).toEqual(expected);

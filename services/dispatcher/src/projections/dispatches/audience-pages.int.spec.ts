@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { DispatchRequested, Platform, Topics } from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
-import type { SegmentFilter } from '@push/segments';
+import { type SegmentFilter, randomSegmentFilter } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
 import { type DispatchAudienceSpec, dispatchEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
 import {
@@ -72,25 +72,15 @@ interface Case {
   completed: boolean;
 }
 
-function randomFilter(rnd: () => number, depth = 1): SegmentFilter {
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
-  const r = rnd();
-  if (depth < 3 && r < 0.25) {
-    const parts = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomFilter(rnd, depth + 1));
-    return rnd() < 0.5 ? { and: parts } : { or: parts };
-  }
-  if (depth < 3 && r < 0.35) return { not: randomFilter(rnd, depth + 1) };
-  return pick<() => SegmentFilter>([
-    () => ({ push_enabled: rnd() < 0.5 }),
-    () => ({ push_enabled_for_app: pick(APPS).app_id }),
-    () => ({ foreground_push_enabled: rnd() < 0.5 }),
-    () => ({ background_push_enabled: rnd() < 0.5 }),
-    () => ({ push_subscription: pick(['subscribed', 'opted_in', 'unsubscribed'] as const) }),
-    () => ({ platform: pick(['ios', 'android', 'web'] as const) }),
-    () => ({ user_ids: Array.from({ length: Math.floor(rnd() * 4) }, () => `u${Math.floor(rnd() * (USERS + 2))}`) }),
-    () => ({ not: { user_ids: [] } }), // everyone
-  ])();
-}
+/** A random filter, or everyone (`not` of no user ids) one time in eight. */
+const randomFilter = (rnd: () => number): SegmentFilter =>
+  rnd() < 0.125
+    ? { not: { user_ids: [] } }
+    : randomSegmentFilter(rnd, {
+        appIds: APPS.map((a) => a.app_id),
+        userIds: (r) => Array.from({ length: Math.floor(r() * 4) }, () => `u${Math.floor(r() * (USERS + 2))}`),
+        maxDepth: 3,
+      });
 
 function randomCase(seed: number): Case {
   const rnd = random(seed);

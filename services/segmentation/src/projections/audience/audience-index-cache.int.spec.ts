@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { Registry } from 'prom-client';
 import type { DeviceDeliveryEvent, DeviceTokenEvent, Platform, Topics, UserSubscriptionEvent } from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
-import { segmentSize, type SegmentFilter, type UserView } from '@push/segments';
+import { randomSegmentFilter, segmentSize, type SegmentFilter, type UserView } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
 import { deliveryEvents, deviceTokenEvents, dropDatabase, subscriptionEvents, uniqueDatabaseUrl } from '@push/testing';
 import { segmentationService } from '../../service';
@@ -90,24 +90,11 @@ function randomFact(rnd: () => number, workspace_id: string): Fact {
   }
 }
 
-function randomFilter(rnd: () => number, depth = 1): SegmentFilter {
-  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
-  const r = rnd();
-  if (depth < 4 && r < 0.3) {
-    const parts = Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => randomFilter(rnd, depth + 1));
-    return rnd() < 0.5 ? { and: parts } : { or: parts };
-  }
-  if (depth < 4 && r < 0.4) return { not: randomFilter(rnd, depth + 1) };
-  return pick<() => SegmentFilter>([
-    () => ({ push_enabled: rnd() < 0.5 }),
-    () => ({ push_enabled_for_app: pick(APPS).app_id }),
-    () => ({ foreground_push_enabled: rnd() < 0.5 }),
-    () => ({ background_push_enabled: rnd() < 0.5 }),
-    () => ({ push_subscription: pick(['subscribed', 'opted_in', 'unsubscribed'] as const) }),
-    () => ({ platform: pick(['ios', 'android', 'web'] as const) }),
-    () => ({ user_ids: Array.from({ length: Math.floor(rnd() * 5) }, () => `u${Math.floor(rnd() * (USERS + 5))}`) }),
-  ])();
-}
+const randomFilter = (rnd: () => number): SegmentFilter =>
+  randomSegmentFilter(rnd, {
+    appIds: APPS.map((a) => a.app_id),
+    userIds: (r) => Array.from({ length: Math.floor(r() * 5) }, () => `u${Math.floor(r() * (USERS + 5))}`),
+  });
 
 /** Every user's view of the workspace, as the evaluator's reference. */
 async function allViews(db: DataSource, workspaceId: string): Promise<UserView[]> {
