@@ -9,6 +9,7 @@ export * from './metrics/metrics';
 export * from './database/database';
 export * from './database/bulk-sql';
 export * from './database/planner-statistics';
+export * from './database/planner-statistics-keeper';
 export * from './database/commit-order-counter';
 export * from './bootstrap/service-kit.module';
 export * from './bootstrap/run-service';

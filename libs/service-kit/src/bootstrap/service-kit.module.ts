@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import type { ServiceConfig } from '../config/load-config';
+import { PlannerStatisticsKeeper } from '../database/planner-statistics-keeper';
 import { HttpErrorFilter } from '../errors/http-errors';
 import { HealthChecks, HealthController } from '../health/health-checks';
 import { httpLoggerOptions } from '../logging/logger';
@@ -24,7 +25,10 @@ export interface ServiceKitOptions {
   provisionTopics?: TopicProvisioning;
 }
 
-/** What every service has: config, database, metrics, health, logging with redaction, API-key auth, JSON errors. */
+/**
+ * What every service has: config, database (with fresh planner statistics), metrics, health, logging with redaction,
+ * API-key auth, JSON errors.
+ */
 @Module({})
 export class ServiceKitModule {
   static forRoot(options: ServiceKitOptions): DynamicModule {
@@ -44,12 +48,22 @@ export class ServiceKitModule {
         { provide: PINO_LOGGER, useValue: options.logger },
         HealthChecks,
         ShutdownSequence,
+        PlannerStatisticsKeeper,
         ServiceEventBus,
         ...(options.provisionTopics ? [{ provide: TOPIC_PROVISIONING, useValue: options.provisionTopics }] : []),
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
-      exports: [SERVICE_CONFIG, DataSource, Registry, PINO_LOGGER, HealthChecks, ShutdownSequence, ServiceEventBus],
+      exports: [
+        SERVICE_CONFIG,
+        DataSource,
+        Registry,
+        PINO_LOGGER,
+        HealthChecks,
+        ShutdownSequence,
+        PlannerStatisticsKeeper,
+        ServiceEventBus,
+      ],
     };
   }
 }

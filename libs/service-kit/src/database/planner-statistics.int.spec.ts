@@ -1,7 +1,11 @@
 import { DataSource, QueryRunner } from 'typeorm';
 import { dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { ShutdownSequence } from '../bootstrap/shutdown-sequence';
 import { openDatabase } from './database';
 import { analyzeStaleTables, staleTables } from './planner-statistics';
+import { PlannerStatisticsKeeper } from './planner-statistics-keeper';
 
 jest.setTimeout(60_000);
 
@@ -48,5 +52,27 @@ describe('planner statistics kept fresh by the service (real Postgres)', () => {
     await flushed();
     expect(await staleTables(db, ['pages'])).toEqual(['pages']); // 15,000 of 50,000 > a fifth
     expect(await staleTables(db, ['pages'], { fraction: 0.5 })).toEqual([]);
+  });
+
+  it("every service's keeper analyzes the stale tables of its whole schema, and only those, then none again", async () => {
+    await writer.query('create table sightings (id int primary key, user_id text not null)');
+    await writer.query("insert into sightings select i, 'u' || i from generate_series(1, 30000) i");
+    await flushed();
+    const registry = new Registry();
+    const logger = pino({ level: 'silent' });
+    const keeper = new PlannerStatisticsKeeper(db, logger, registry, new ShutdownSequence(db, logger));
+    // `pages` was left stale by the test before (15,000 rows updated), `sightings` never analyzed, `small` too small.
+    expect(await keeper.check()).toEqual(['pages', 'sightings']);
+    await flushed();
+    expect(await keeper.check()).toEqual([]);
+    const [metric] = (await registry.getMetricsAsJSON()).filter(
+      (m) => m.name === 'planner_statistics_tables_analyzed_total',
+    );
+    expect(metric.values[0].value).toBe(2);
+    // The planner now looks a sighting up by its key instead of hashing the whole table.
+    const plan: { 'QUERY PLAN': string }[] = await db.query(
+      'explain select * from sightings s join unnest(array[1, 2, 3]) k(id) using (id)',
+    );
+    expect(plan.map((row) => row['QUERY PLAN']).join('\n')).not.toMatch(/Seq Scan on sightings/);
   });
 });

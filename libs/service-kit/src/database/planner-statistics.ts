@@ -17,16 +17,19 @@ export interface StaleStatisticsOptions {
   minRows?: number;
 }
 
-/** The tables among `tables` whose statistics are stale (never analyzed, or modified much since). */
+/**
+ * The tables among `tables` (every table of the current schema when `'all'`) whose statistics are stale (never
+ * analyzed, or modified much since).
+ */
 export async function staleTables(
   db: QueryRunnerLike,
-  tables: readonly string[],
+  tables: readonly string[] | 'all',
   { fraction = 0.2, minRows = 10_000 }: StaleStatisticsOptions = {},
 ): Promise<string[]> {
   const rows = (await db.query(
     `select relname, n_live_tup::float8 as live, n_mod_since_analyze::float8 as modified
-     from pg_stat_user_tables where schemaname = current_schema() and relname = any($1)`,
-    [tables],
+     from pg_stat_user_tables where schemaname = current_schema() and ($1::text[] is null or relname = any($1))`,
+    [tables === 'all' ? null : tables],
   )) as { relname: string; live: number; modified: number }[];
   return rows
     .filter((r) => r.modified >= minRows && r.modified > fraction * r.live)
@@ -37,7 +40,7 @@ export async function staleTables(
 /** `ANALYZE`s the stale ones among `tables` (a sample of 30,000 rows per table: a fraction of a second); their names. */
 export async function analyzeStaleTables(
   db: QueryRunnerLike,
-  tables: readonly string[],
+  tables: readonly string[] | 'all',
   options?: StaleStatisticsOptions,
 ): Promise<string[]> {
   const stale = await staleTables(db, tables, options);
