@@ -24,7 +24,7 @@ import { KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_EVENT_TOPICS, MessageKeys, TopicName, Topics, decodeEvent, encodeEvent } from '@push/contracts';
 import { EventProducer, createKafka } from '@push/event-bus';
-import { createTestTopics, dispatchEvents } from '@push/testing';
+import { createTestTopics, dispatchEvents, seededRandom } from '@push/testing';
 import {
   PLATFORM_SERVICES,
   PlatformProcesses,
@@ -71,17 +71,7 @@ const now = () => performance.now();
 const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
 const stream = deviceEventStream({ events: EVENTS, devices: DEVICES, users: USERS });
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(SEED);
+const random = seededRandom(SEED);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The private broker, restartable: the same command line again on the same data directory and ports.

@@ -22,6 +22,7 @@ import {
   deleteTestTopics,
   dropDatabase,
   messageCount,
+  seededRandom,
   testBrokers,
   testServerUrl,
   uniqueDatabaseUrl,
@@ -83,18 +84,6 @@ const BROKER_MARKER_PREFIX = 'chaos-token-registry-broker-p';
 const stream = deviceEventStream({ events: EVENTS, devices: DEVICES, users: USERS });
 const now = () => performance.now();
 const seconds = (ms: number) => Number((ms / 1000).toFixed(2));
-
-/** mulberry32: kill victims and moments reproducible from --seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Clean-up: whatever happens (failure, SIGINT, SIGTERM), every replica is killed, the database dropped, the topics
@@ -545,7 +534,7 @@ interface RunResult {
 }
 
 async function run(runNumber: number, seed: number): Promise<RunResult> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const databaseUrl = uniqueDatabaseUrl(`${DB_PREFIX}${process.pid}`);
   const topicPrefix = `${TOPIC_PREFIX}${process.pid}.${randomUUID().slice(0, 8)}.`;
   const input = topicPrefix + Topics.DeviceEvents;

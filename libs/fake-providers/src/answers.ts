@@ -35,7 +35,11 @@ export interface LatencySettings {
   jitterMs: number;
 }
 
-/** A deterministic generator (mulberry32), so that a rate gives the same answers for the same request order. */
+/**
+ * A deterministic generator (mulberry32), so that a rate gives the same answers for the same request order. The same
+ * as @push/testing's `seededRandom`, kept here: this lib also runs in the fake-providers tool and the demo, which do
+ * not load the test kit (Kafka, Postgres and Nest helpers).
+ */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -2,16 +2,7 @@ import { AudienceIndex, Bitset, indexRow } from './audience-index';
 import { segmentSize, type TokenPlatform, type UserView } from './evaluate';
 import type { SegmentFilter } from './filter';
 import { randomSegmentFilter } from './random-filter';
-
-/** A small deterministic PRNG (mulberry32), so that a failure is reproducible. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@push/testing';
 
 const APPS = ['app-1', 'app-2', 'app-3'];
 const PLATFORMS: TokenPlatform[] = ['IOS', 'ANDROID', 'WEB'];
@@ -56,7 +47,7 @@ describe('AudienceIndex (bitsets per predicate)', () => {
   });
 
   it('G1–G6: the index answers every random filter exactly as segmentSize over the same views', () => {
-    const rnd = random(13);
+    const rnd = seededRandom(13);
     const users = randomUsers(rnd, 300);
     const index = new AudienceIndex(users);
     for (let i = 0; i < 500; i++) {
@@ -91,7 +82,7 @@ describe('AudienceIndex (bitsets per predicate)', () => {
 
   it('G1–G6 incremental: after random patches (changed, new and gone users) it answers as a fresh index would', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       let users = randomUsers(rnd, 150).filter(() => rnd() < 0.5);
       const index = new AudienceIndex(users);
       for (let round = 0; round < 20; round++) {

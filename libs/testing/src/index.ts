@@ -5,3 +5,4 @@ export * from './kafka';
 export * from './scratch-broker';
 export * from './given-when-then';
 export * from './service-under-test';
+export * from './seeded-random';

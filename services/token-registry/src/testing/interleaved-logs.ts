@@ -7,18 +7,6 @@ import type { TokenRegistryInput } from '../domain/token-registry';
  * chaos stream and random interleavings of its two partitions.
  */
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same streams and interleavings, so a failure replays. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const WORKSPACE = 'acme';
 export const DEVICES = 8;
 export const device = (d: number, workspace_id = WORKSPACE) => ({

@@ -4,7 +4,13 @@ import type { DispatchRequested, Platform, Topics } from '@push/contracts';
 import type { ConsumedEvent } from '@push/event-bus';
 import { type SegmentFilter, randomSegmentFilter } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
-import { type DispatchAudienceSpec, dispatchEvents, dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import {
+  type DispatchAudienceSpec,
+  dispatchEvents,
+  dropDatabase,
+  seededRandom,
+  uniqueDatabaseUrl,
+} from '@push/testing';
 import {
   type AudienceFacts,
   type DeviceFacts,
@@ -32,16 +38,6 @@ const APPS: { app_id: string; platform: Platform }[] = [
 ];
 const STATES: SubscriptionStatus[] = ['SUBSCRIBED', 'OPTED_IN', 'UNSUBSCRIBED'];
 const DELIVERY = ['UNUSED', 'SENT', 'BOUNCED', 'SUPPRESSED'] as const;
-
-/** mulberry32: a seeded PRNG, so that a failure is reproducible from the case's seed in its name. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One `eligible_devices` row; `platform` null: no record named it yet (unknown to the plan). */
 interface DeviceRow {
@@ -83,7 +79,7 @@ const randomFilter = (rnd: () => number): SegmentFilter =>
       });
 
 function randomCase(seed: number): Case {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
   const workspace = `ws-${seed}`;
   const devices: DeviceRow[] = Array.from({ length: DEVICES }, (_, d) => {

@@ -4,7 +4,14 @@ import type { DeviceDeliveryEvent, DeviceTokenEvent, Platform, Topics, UserSubsc
 import type { ConsumedEvent } from '@push/event-bus';
 import { randomSegmentFilter, segmentSize, type SegmentFilter, type UserView } from '@push/segments';
 import { openDatabase } from '@push/service-kit';
-import { deliveryEvents, deviceTokenEvents, dropDatabase, subscriptionEvents, uniqueDatabaseUrl } from '@push/testing';
+import {
+  deliveryEvents,
+  deviceTokenEvents,
+  dropDatabase,
+  seededRandom,
+  subscriptionEvents,
+  uniqueDatabaseUrl,
+} from '@push/testing';
 import { segmentationService } from '../../service';
 import { AudienceIndexCache } from './audience-index-cache';
 import { userViewPages } from './audience-queries';
@@ -25,16 +32,6 @@ const APPS: { app_id: string; platform: Platform }[] = [
 ];
 const USERS = 40;
 const DEVICES = 60;
-
-/** mulberry32: a seeded PRNG, so that a failure is reproducible from the seed in its message. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let offset = 0;
 const consumed = (events: Fact[]): ConsumedEvent<Consumed>[] =>
@@ -121,7 +118,7 @@ describe('AudienceIndexCache: the incremental index (real Postgres)', () => {
 
   it('G1–G6 incremental: after random batches, two replicas patched at different paces answer every random filter as the SQL and the evaluator do', async () => {
     for (const seed of [11, 12, 13]) {
-      const rnd = random(seed);
+      const rnd = seededRandom(seed);
       const workspace = `${WS}-${seed}`;
       const other = `${OTHER_WS}-${seed}`;
       // Replica a is asked after every batch; replica b only every fourth one (it catches up several versions at once).

@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
 import { openDatabase } from '@push/service-kit';
-import { dropDatabase, uniqueDatabaseUrl } from '@push/testing';
+import { dropDatabase, seededRandom, uniqueDatabaseUrl } from '@push/testing';
 import type { TokenRegistryInput } from '../../domain/token-registry';
 import { tokenRegistryService } from '../../service';
-import { interleavedBatches, logOf, partitionsOf, random } from '../../testing/interleaved-logs';
+import { interleavedBatches, logOf, partitionsOf } from '../../testing/interleaved-logs';
 import { DevicesStore } from './devices-store';
 
 jest.setTimeout(120_000);
@@ -82,7 +82,7 @@ describe('DevicesStore: the read model does not depend on how partitions interle
 
   const check = async (ties: boolean) => {
     for (let seed = 1; seed <= 12; seed++) {
-      const rng = random(seed);
+      const rng = seededRandom(seed);
       const log = logOf(rng, 60, ties);
       const ws = (k: number) => `${ties ? 'ties' : 'distinct'}-${seed}-${k}`;
 

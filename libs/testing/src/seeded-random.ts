@@ -1,0 +1,14 @@
+/**
+ * A small seeded PRNG (mulberry32) for property tests, benchmarks and fault runs: the same seed gives the same
+ * streams, interleavings, filters or kill moments, so a failure replays from the seed it prints.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
