@@ -2,6 +2,7 @@ import {
   DeviceDeliveryEvent,
   DeviceStateRecord,
   DeviceTokenEvent,
+  PublishedDeviceState,
   Topics,
   UserSubscriptionEvent,
   applyDeviceStateRecord,
@@ -56,16 +57,11 @@ interface EligibleUser {
   state: string;
 }
 
-interface EligibleDevice {
+/** A device's row: its key and the owners' state of it (`PublishedDeviceState`, folded by the contract's fold). */
+interface EligibleDevice extends PublishedDeviceState {
   workspace_id: string;
   app_id: string;
   device_id: string;
-  platform: string | null;
-  user_id: string | null;
-  token: string | null;
-  foreground_enabled: boolean;
-  background_enabled: boolean;
-  delivery_status: string;
   last_session_at_ms: number | null;
 }
 

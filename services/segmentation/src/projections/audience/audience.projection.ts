@@ -2,6 +2,7 @@ import {
   DeviceDeliveryEvent,
   DeviceStateRecord,
   DeviceTokenEvent,
+  PublishedDeviceState,
   Topics,
   UserSubscriptionEvent,
   applyDeviceStateRecord,
@@ -85,16 +86,11 @@ interface AudienceUser {
   opted_in_at_ms: number | null;
 }
 
-interface AudienceDevice {
+/** A device's row: its key and the owners' state of it (`PublishedDeviceState`, folded by the contract's fold). */
+interface AudienceDevice extends PublishedDeviceState {
   workspace_id: string;
   app_id: string;
   device_id: string;
-  platform: string | null;
-  user_id: string | null;
-  token: string | null;
-  foreground_enabled: boolean;
-  background_enabled: boolean;
-  delivery_status: string;
 }
 
 const USERS = new BulkRows<AudienceUser>({
