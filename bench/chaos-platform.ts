@@ -16,11 +16,10 @@
 // (its README, Limits) are reported but do not fail the run; any other difference does.
 // Writes bench/results/chaos-platform-latest.json; the services' logs stay in .data/chaos-platform/<time>/.
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KafkaMessage } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_EVENT_TOPICS, MessageKeys, TopicName, Topics, decodeEvent, encodeEvent } from '@push/contracts';
 import { EventProducer, createKafka } from '@push/event-bus';
@@ -38,7 +37,7 @@ import {
   writeAppsFile,
 } from '../tools/e2e/platform';
 import { answers, cleanup, cleanups, sleep, startPrivateBroker, stopProcess, track } from './processes';
-import { STREAM_WORKSPACE, argValue, deviceEventStream, publishDeviceEvents, writeResults } from './support';
+import { STREAM_WORKSPACE, argValue, deviceEventStream, publishDeviceEvents, readTopic, writeResults } from './support';
 
 const EVENTS = Number(argValue('--events', '1000000'));
 const DEVICES = Number(argValue('--devices', String(Math.max(2000, Math.round(EVENTS / 10)))));
@@ -200,51 +199,6 @@ async function highWatermarks(brokers: string[], topic: string): Promise<number>
     return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
   } finally {
     await admin.disconnect();
-  }
-}
-
-/** Reads `topic` from the beginning until `count` messages were seen, handing each to `each`. */
-async function readTopic(
-  brokers: string[],
-  topic: string,
-  count: number,
-  each: (message: KafkaMessage) => void,
-): Promise<void> {
-  if (count === 0) return;
-  const kafka = createKafka('chaos-reader', brokers);
-  const consumer = kafka.consumer({
-    groupId: `chaos-reader-${randomUUID()}`,
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    maxBytes: 96 * 1024 * 1024,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  let seen = 0;
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      let last = now();
-      const timer = setInterval(() => {
-        if (now() - last > 60_000) {
-          clearInterval(timer);
-          reject(new Error(`read back only ${seen} of ${count} messages of ${topic}`));
-        }
-      }, 1000);
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) each(message);
-          seen += batch.messages.length;
-          last = now();
-          if (seen >= count) {
-            clearInterval(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
   }
 }
 
@@ -565,7 +519,7 @@ async function main(): Promise<void> {
   // The log: nothing lost, nothing twice in effect, no dead letter.
   const inputIds = new Set<string>();
   let inputMessages = 0;
-  await readTopic(brokers, Topics.DeviceEvents, ends.get(Topics.DeviceEvents)!, (m) => {
+  await readTopic(brokers, Topics.DeviceEvents, ends.get(Topics.DeviceEvents)!, (_partition, m) => {
     inputMessages++;
     inputIds.add(decodeEvent(Topics.DeviceEvents, m.value as Buffer).data.event_id);
   });
@@ -587,7 +541,7 @@ async function main(): Promise<void> {
     let messages = 0;
     let identicalCopies = 0;
     let differingCopies = 0;
-    await readTopic(brokers, topic, ends.get(topic)!, (m) => {
+    await readTopic(brokers, topic, ends.get(topic)!, (_partition, m) => {
       messages++;
       const event = decodeEvent(topic, m.value as Buffer) as unknown as { type: string; data: Record<string, unknown> };
       const id = String(event.data.event_id ?? `${event.type}:${String(event.data.dispatch_id)}`);

@@ -13,7 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Admin, AssignerProtocol, KafkaMessage } from 'kafkajs';
+import { Admin, AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { ALL_EVENT_TOPICS, DeviceTokenEvent, Topics, decodeEvent } from '@push/contracts';
 import { EventProducer, createKafka, provisionTopics } from '@push/event-bus';
@@ -40,6 +40,7 @@ import {
   deviceEventStream,
   median,
   publishDeviceEvents,
+  readTopic,
   serviceNodeArgs,
   startTokenRegistry,
   writeResults,
@@ -870,7 +871,7 @@ async function checkExactlyOnce(db: Client, topicPrefix: string): Promise<Checks
   let unexpected = 0;
   const outputExamples: unknown[] = [];
   const firstSeen = new Map<string, number>();
-  await readTopic(outputTopic, count, (partition, message) => {
+  await readTopic(testBrokers(), outputTopic, count, (partition, message) => {
     const value = message.value as Buffer;
     const event: DeviceTokenEvent = decodeEvent(Topics.DeviceTokens, value);
     const { event_id, device_id, occurred_at, cause_event_id } = event.data;
@@ -1015,52 +1016,6 @@ async function listTopics(): Promise<string[]> {
   try {
     return await admin.listTopics();
   } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Reads `topic` from the beginning, partition by partition in offset order, until `count` messages were seen. */
-async function readTopic(
-  topic: string,
-  count: number,
-  each: (partition: number, message: KafkaMessage) => void,
-): Promise<void> {
-  if (count === 0) return;
-  const groupId = `chaos-reader-${randomUUID()}`;
-  const kafka = createKafka('chaos-reader', testBrokers());
-  const consumer = kafka.consumer({
-    groupId,
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    maxBytes: 96 * 1024 * 1024,
-    maxWaitTimeInMs: 100,
-  });
-  await consumer.connect();
-  let seen = 0;
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      let last = now();
-      const timer = setInterval(() => {
-        if (now() - last > 60_000) reject(new Error(`read back only ${seen} of ${count} messages of ${topic}`));
-      }, 1000);
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          for (const message of batch.messages) each(batch.partition, message);
-          seen += batch.messages.length;
-          last = now();
-          if (seen >= count) {
-            clearInterval(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
   }
 }

@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
+import type { KafkaMessage } from 'kafkajs';
 import {
   MessageKeys,
   Platform,
@@ -292,6 +293,55 @@ export async function scrapeBusMetrics(
     };
   } catch {
     return null;
+  }
+}
+
+/**
+ * Reads `topic` from the beginning, each partition in offset order, until `count` messages were seen, handing each to
+ * `each` (the fault runs' log checks: a topic of any size, never held in memory). Fails when a minute passes without a
+ * message; the reader's consumer group is deleted afterwards.
+ */
+export async function readTopic(
+  brokers: string[],
+  topic: string,
+  count: number,
+  each: (partition: number, message: KafkaMessage) => void,
+): Promise<void> {
+  if (count === 0) return;
+  const groupId = `bench-reader-${randomUUID()}`;
+  const kafka = createKafka('bench-reader', brokers);
+  const consumer = kafka.consumer({ groupId, ...RAW_LIMIT_FETCH });
+  await consumer.connect();
+  let seen = 0;
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      let last = performance.now();
+      const timer = setInterval(() => {
+        if (performance.now() - last > 60_000) {
+          clearInterval(timer);
+          reject(new Error(`read back only ${seen} of ${count} messages of ${topic}`));
+        }
+      }, 1000);
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) each(batch.partition, message);
+          seen += batch.messages.length;
+          last = performance.now();
+          if (seen >= count) {
+            clearInterval(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
   }
 }
 
