@@ -187,15 +187,35 @@ export class ServiceUnderTest {
     return pending === 0;
   }
 
-  /** `<group> <topic>:<partition> <n> behind` for every partition whose end a projection's stored offset is short of. */
-  private async projectionsBehind(): Promise<string[]> {
+  /**
+   * Waits until the projection `groupId` alone has applied every message now on its topics, whoever wrote them (the
+   * service's own outputs too), without waiting for the outbox or the other projections as `waitUntilApplied` does:
+   * for a spec whose service keeps publishing meanwhile (the dispatcher sending while its requests are applied).
+   */
+  async waitUntilAtEnd(groupId: string, timeoutMs = 30_000): Promise<void> {
+    let behind: string[] = [];
+    await eventually(
+      async () => (behind = await this.projectionsBehind(groupId)).length === 0,
+      timeoutMs,
+      `${groupId} at the end of its topics`,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; still ${behind.join(', ')}`);
+    });
+  }
+
+  /**
+   * `<group> <topic>:<partition> <n> behind` for every partition whose end a projection's stored offset is short of
+   * (only `onlyGroup`'s when given).
+   */
+  private async projectionsBehind(onlyGroup?: string): Promise<string[]> {
     const rows: { group_id: string; topic: string; partition: number; next_offset: string }[] =
       await this.dataSource.query('select group_id, topic, partition, next_offset from consumer_offsets');
     const stored = new Map(rows.map((r) => [`${r.group_id} ${r.topic}:${r.partition}`, Number(r.next_offset)]));
     const admin = await this.adminOf();
     const ends = new Map<TopicName, { partition: number; high: string }[]>();
     const behind: string[] = [];
-    for (const [group, topics] of this.started().projections)
+    for (const [group, topics] of this.started().projections) {
+      if (onlyGroup !== undefined && group !== onlyGroup) continue;
       for (const topic of topics) {
         if (!ends.has(topic)) ends.set(topic, await admin.fetchTopicOffsets(this.topicPrefix + topic));
         for (const { partition, high } of ends.get(topic) ?? []) {
@@ -203,6 +223,9 @@ export class ServiceUnderTest {
           if (missing > 0) behind.push(`${group} ${topic}:${partition} ${missing} behind`);
         }
       }
+    }
+    if (onlyGroup !== undefined && !this.started().projections.has(onlyGroup))
+      throw new Error(`${this.definition.name} has no projection ${onlyGroup}`);
     return behind;
   }
 

@@ -81,4 +81,18 @@ describe('ServiceUnderTest.waitUntilApplied with two projections (real Kafka and
       { user_id: 'lee' },
     ]);
   });
+
+  it('waitUntilAtEnd waits for one projection to the end of its topics, the outputs another published included', async () => {
+    const tablet = { workspace_id: 'acme', app_id: 'ios-app', device_id: 'tablet' };
+    await service.publish(Topics.DeviceEvents, [
+      { key: MessageKeys.device('acme', 'ios-app', 'tablet'), event: deviceEvents.changeUser(tablet, 2000, 'max') },
+    ]);
+    await service.waitUntilAtEnd('harness.relay');
+    // The relay has published max's preference; the read-back, slower, applies it once waited for by name.
+    await service.waitUntilAtEnd('harness.read-back');
+    expect(await service.dataSource.query("select user_id from read_back where user_id = 'max'")).toEqual([
+      { user_id: 'max' },
+    ]);
+    await expect(service.waitUntilAtEnd('harness.nobody', 1000)).rejects.toThrow('has no projection harness.nobody');
+  });
 });

@@ -3,7 +3,6 @@ import {
   type DeviceTokenEvent,
   type DispatchOutcomeEvent,
   MessageKeys,
-  type TopicName,
   Topics,
   type UserSubscriptionEvent,
   dlqTopicOf,
@@ -14,7 +13,6 @@ import {
   deviceTokenEvents,
   dispatchEvents,
   eventually,
-  messageCount,
   serviceUnderTest,
   subscriptionEvents,
 } from '@push/testing';
@@ -92,25 +90,7 @@ async function publishFacts(
       Topics.DeviceDelivery,
       delivery.map((event) => ({ key: deviceKey(event), event })),
     );
-  await applied(ELIGIBILITY_GROUP, [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery]);
-}
-
-/** Until `group` has applied every message on its `topics` (the harness's wait counts every topic it wrote). */
-async function applied(group: string, topics: readonly TopicName[]): Promise<void> {
-  await eventually(
-    async () => {
-      for (const topic of topics) {
-        const [{ next }]: { next: number }[] = await service.dataSource.query(
-          'select coalesce(sum(next_offset), 0)::int as next from consumer_offsets where group_id = $1 and topic = $2',
-          [group, topic],
-        );
-        if (next < (await messageCount(service.topicPrefix + topic))) return false;
-      }
-      return true;
-    },
-    30_000,
-    `${group} applied ${topics.join(', ')}`,
-  );
+  await service.waitUntilAtEnd(ELIGIBILITY_GROUP);
 }
 
 const request = (...args: Parameters<typeof dispatchEvents.dispatchRequested>) =>
@@ -251,7 +231,7 @@ describe('sending (real Kafka and Postgres, the provider seam doubled)', () => {
     const outcomesBefore = (await outcomesOf('flow-1')).length;
     await request('flow-1', WS, { user_ids: ['kim', 'ann', 'lee'] });
     await request('flow-1', WS, { user_ids: ['kim'] }, { options: { include_unsubscribed: true } });
-    await applied(REQUESTS_GROUP, [Topics.DispatchRequests]);
+    await service.waitUntilAtEnd(REQUESTS_GROUP);
     // A later dispatch to the same device completes: the worker has looked for work since the redeliveries.
     await request('flow-1-after', WS, { user_ids: ['kim'] });
     await completed('flow-1-after');
@@ -431,7 +411,7 @@ describe('sending (real Kafka and Postgres, the provider seam doubled)', () => {
   it('a DeviceAudience without transactional, or another workspace’s dispatch_id, is dead-lettered', async () => {
     await request('flow-dlq', WS, { app_id: 'ios-app', device_id: 'kim-phone' });
     await request('flow-1', 'globex', { user_ids: ['kim'] });
-    await applied(REQUESTS_GROUP, [Topics.DispatchRequests]);
+    await service.waitUntilAtEnd(REQUESTS_GROUP);
     const dead = await service.messages(dlqTopicOf(Topics.DispatchRequests), 2);
     expect(dead.map((m) => String(m.headers!['dlq-error']))).toEqual(
       expect.arrayContaining([

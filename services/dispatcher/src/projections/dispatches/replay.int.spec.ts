@@ -53,23 +53,6 @@ async function rows(service: ServiceUnderTest) {
   };
 }
 
-async function applied(service: ServiceUnderTest, group: string, topics: readonly TopicName[]): Promise<void> {
-  await eventually(
-    async () => {
-      for (const topic of topics) {
-        const [{ next }]: { next: number }[] = await service.dataSource.query(
-          'select coalesce(sum(next_offset), 0)::int as next from consumer_offsets where group_id = $1 and topic = $2',
-          [group, topic],
-        );
-        if (next < (await messageCount(service.topicPrefix + topic))) return false;
-      }
-      return true;
-    },
-    30_000,
-    `${group} applied ${topics.join(', ')}`,
-  );
-}
-
 const completedAll = (service: ServiceUnderTest) =>
   eventually(
     async () =>
@@ -133,7 +116,7 @@ describe('dispatcher projections: redelivery and a rebuild into a fresh database
     await first.publish(Topics.DeviceDelivery, [
       { key: MessageKeys.device(WS, 'ios-app', 'lee-phone'), event: suppressed },
     ]);
-    await applied(first, ELIGIBILITY_GROUP, [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery]);
+    await first.waitUntilAtEnd(ELIGIBILITY_GROUP);
     recordingProvider.answer = (t) =>
       t.deviceId === 'bo-phone'
         ? { kind: 'bounced', providerReason: 'BadDeviceToken', providerTimestamp: null }
@@ -146,9 +129,9 @@ describe('dispatcher projections: redelivery and a rebuild into a fresh database
       Topics.DispatchRequests,
       requests.map((event) => ({ key: MessageKeys.dispatch(event.data.dispatch_id), event })),
     );
-    await applied(first, REQUESTS_GROUP, [Topics.DispatchRequests]);
+    await first.waitUntilAtEnd(REQUESTS_GROUP);
     await completedAll(first);
-    await applied(first, OUTCOMES_GROUP, [Topics.DispatchOutcomes]);
+    await first.waitUntilAtEnd(OUTCOMES_GROUP);
     before = await rows(first);
     sentByFirst = recordingProvider.sends.length;
   });
@@ -162,7 +145,7 @@ describe('dispatcher projections: redelivery and a rebuild into a fresh database
   it('D5: a redelivered request changes no row and sends nothing', async () => {
     const again = dispatchEvents.dispatchRequested('replay-1', WS, { user_ids: ['kim'] });
     await first.publish(Topics.DispatchRequests, [{ key: MessageKeys.dispatch('replay-1'), event: again }]);
-    await applied(first, REQUESTS_GROUP, [Topics.DispatchRequests]);
+    await first.waitUntilAtEnd(REQUESTS_GROUP);
     await completedAll(first);
     expect(await rows(first)).toEqual(before);
     expect(recordingProvider.sends.length).toBe(sentByFirst);
@@ -181,9 +164,9 @@ describe('dispatcher projections: redelivery and a rebuild into a fresh database
     await createTestTopics(rebuilt.topicPrefix, TOPICS, 2);
     for (const [topic, messages] of copied) if (messages.length > 0) await rebuilt.publishRaw(topic, messages);
     await rebuilt.start();
-    await applied(rebuilt, ELIGIBILITY_GROUP, [Topics.DeviceTokens, Topics.UserSubscriptions, Topics.DeviceDelivery]);
-    await applied(rebuilt, REQUESTS_GROUP, [Topics.DispatchRequests]);
-    await applied(rebuilt, OUTCOMES_GROUP, [Topics.DispatchOutcomes]);
+    await rebuilt.waitUntilAtEnd(ELIGIBILITY_GROUP);
+    await rebuilt.waitUntilAtEnd(REQUESTS_GROUP);
+    await rebuilt.waitUntilAtEnd(OUTCOMES_GROUP);
     await completedAll(rebuilt);
     const after = await rows(rebuilt);
     expect(after.users).toEqual(before.users);
