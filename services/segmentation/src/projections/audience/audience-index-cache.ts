@@ -34,8 +34,6 @@ const PATCH_PAGE = 5000;
 
 /** The tables index builds, patches and exports range-scan: their planner statistics are kept fresh (`freshStatistics`). */
 const SCANNED_TABLES = ['audience_users', 'audience_devices', 'audience_user_changes'];
-/** How often the tables' statistics are checked at most (a catalog query), besides before every build. */
-const STATISTICS_CHECK_MS = 10_000;
 
 /**
  * Per workspace, an `AudienceIndex` of the committed read model at the `audience_versions` version it is of, kept
@@ -62,7 +60,6 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
   private readonly buildSeconds: Histogram;
   private readonly patchSeconds: Histogram;
   private readonly analyzed: Counter;
-  private statisticsCheckedAt = -Infinity;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -210,12 +207,10 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
   /**
    * ANALYZEs the scanned tables when their statistics are stale (never analyzed, or a fifth of their rows modified
    * since): with a bulk load's stale statistics, a page of a build or an export is planned as a sort of every row
-   * (860 ms instead of 10 ms at a million users). Checked at most every 10 s unless `force`d (before a build).
+   * (860 ms instead of 10 ms at a million users). The kit's `PlannerStatisticsKeeper` checks every table every 10 s;
+   * this is the check right before a build or an export, which may come sooner (a start after a replay).
    */
-  async freshStatistics(force = false): Promise<void> {
-    const now = performance.now();
-    if (!force && now - this.statisticsCheckedAt < STATISTICS_CHECK_MS) return;
-    this.statisticsCheckedAt = now;
+  async freshStatistics(): Promise<void> {
     const analyzed = await analyzeStaleTables(this.dataSource, SCANNED_TABLES);
     if (analyzed.length) {
       this.analyzed.inc(analyzed.length);
@@ -226,7 +221,7 @@ export class AudienceIndexCache implements OnApplicationBootstrap, OnApplication
   /** One snapshot: its version, then a patch of the users changed since the index's version, or a whole build. */
   private async catchUp(workspaceId: string, decide: (kind: 'patch' | 'build') => void): Promise<void> {
     const started = performance.now();
-    await this.freshStatistics(!this.current.has(workspaceId));
+    if (!this.current.has(workspaceId)) await this.freshStatistics(); // a build; a patch relies on the kit's keeper
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
